@@ -1,0 +1,54 @@
+"""The optimizer registry: a plain dict ``name -> (class, config dataclass)``."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .annealing import AnnealingConfig, SimulatedAnnealing
+from .base import Optimizer, OptimizerConfig
+from .cma_es import CMAES, CMAESConfig
+from .genetic import GeneticAlgorithm, GeneticConfig
+from .random_search import RandomSearch, RandomSearchConfig
+from .smoothing import GaussianSmoothing, SmoothingConfig
+from .spsa import SPSA, SPSAConfig
+from .zerograds import ZeroGrads, ZeroGradsConfig
+
+OPTIMIZERS: dict[str, tuple[type[Optimizer], type[OptimizerConfig]]] = {
+    "zerograds": (ZeroGrads, ZeroGradsConfig),
+    "random": (RandomSearch, RandomSearchConfig),
+    "prdpt": (GaussianSmoothing, SmoothingConfig),
+    "spsa": (SPSA, SPSAConfig),
+    "sa": (SimulatedAnnealing, AnnealingConfig),
+    "ga": (GeneticAlgorithm, GeneticConfig),
+    "cmaes": (CMAES, CMAESConfig),
+}
+
+
+def make_config(name: str, **config: Any) -> OptimizerConfig:
+    """Build the config dataclass of method ``name``; ``ValueError`` for unknown names/options."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    cfg_cls = OPTIMIZERS[name][1]
+    fields = {f.name for f in dataclasses.fields(cfg_cls)}
+    unknown = sorted(set(config) - fields)
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {', '.join(unknown)} for method {name!r}; "
+            f"valid options: {', '.join(sorted(fields))}"
+        )
+    try:
+        return cfg_cls(**config)
+    except TypeError as err:  # e.g. a wrong type that __post_init__ did not catch
+        raise ValueError(f"bad option for method {name!r}: {err}") from err
+
+
+def make_optimizer(
+    name: str, x0: Any, seed: int = 0, bounds: Any = None, **config: Any
+) -> Optimizer:
+    """Create optimizer ``name`` at ``x0`` (shape ``(d,)``) with config options as keywords."""
+    cfg = make_config(name, **config)
+    return OPTIMIZERS[name][0](x0, cfg, seed=seed, bounds=bounds)
+
+
+__all__ = ["OPTIMIZERS", "Optimizer", "OptimizerConfig", "make_config", "make_optimizer"]

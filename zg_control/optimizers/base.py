@@ -1,0 +1,182 @@
+"""The ask/tell contract and the bookkeeping every optimizer shares.
+
+An optimizer proposes a batch with :meth:`Optimizer.ask` and learns from its losses in
+:meth:`Optimizer.tell`. The base class validates inputs, counts evaluations, tracks the best
+point seen, and replaces non-finite losses by the worst finite loss seen so far (so NaN/inf is
+never reported as best and never poisons an update); each algorithm writes only ``_ask`` and
+``_tell`` (cf. evosax's strategy template).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerConfig:
+    """Options shared by every method; each method's config subclasses this."""
+
+
+def validate_x0(x0: Any) -> np.ndarray:
+    """Return ``x0`` as a float64 copy of shape ``(d,)`` or raise ``ValueError``."""
+    try:
+        x = np.array(x0, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"x0 must be a 1-D array of numbers, got {type(x0).__name__}") from err
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"x0 must be a non-empty 1-D array, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 must be finite (it contains NaN or inf)")
+    return x
+
+
+def validate_bounds(bounds: Any, d: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return ``(lower (d,), upper (d,))`` or ``None``; scalars broadcast."""
+    if bounds is None:
+        return None
+    try:
+        lo, hi = bounds
+        lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (d,)).copy()
+        hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (d,)).copy()
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"bounds must be a pair (lower, upper) of scalars or arrays of shape ({d},)"
+        ) from err
+    if np.any(np.isnan(lo)) or np.any(np.isnan(hi)) or np.any(lo >= hi):
+        raise ValueError("bounds must satisfy lower < upper in every coordinate")
+    return lo, hi
+
+
+class Optimizer(ABC):
+    """Template for batched black-box minimizers of ``f: (n, d) -> (n,)``.
+
+    Args:
+        x0: starting point, shape ``(d,)``.
+        config: the method's frozen config dataclass.
+        seed: seeds the optimizer's own generator (no global RNG is touched).
+        bounds: optional box ``(lower, upper)``, each a scalar or shape ``(d,)``.
+    """
+
+    config_cls: ClassVar[type[OptimizerConfig]] = OptimizerConfig
+
+    def __init__(
+        self,
+        x0: Any,
+        config: OptimizerConfig | None = None,
+        seed: int = 0,
+        bounds: Any = None,
+    ) -> None:
+        self.x0 = validate_x0(x0)
+        self.dim = self.x0.size
+        self.config = config if config is not None else self.config_cls()
+        if not isinstance(self.config, self.config_cls):
+            raise ValueError(
+                f"{type(self).__name__} needs a {self.config_cls.__name__}, "
+                f"got {type(self.config).__name__}"
+            )
+        self.seed = int(seed)
+        self.bounds = validate_bounds(bounds, self.dim)
+        if self.bounds is not None:
+            self.x0 = self.project(self.x0)
+        self.rng = np.random.default_rng(self.seed)
+        self.n_evals = 0
+        self.n_iters = 0
+        self.best_x = self.x0.copy()
+        self.best_loss = float("inf")
+        self.worst_loss = -float("inf")
+        self.metrics: dict[str, float] = {}
+
+    # ----------------------------------------------------------------- contract
+    def ask(self) -> np.ndarray:
+        """Propose the next batch. Returns shape ``(n, d)``."""
+        X = np.asarray(self._ask(), dtype=np.float64)
+        return X.reshape(-1, self.dim)
+
+    def tell(self, X: Any, losses: Any) -> None:
+        """Learn from ``losses (n,)`` (NaN/inf allowed) of the rows of ``X (n, d)``."""
+        X = np.asarray(X, dtype=np.float64)
+        losses = np.asarray(losses, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.dim:
+            raise ValueError(f"tell: X must have shape (n, {self.dim}), got {X.shape}")
+        if losses.shape != (X.shape[0],):
+            raise ValueError(
+                f"tell: losses must have shape ({X.shape[0]},) to match X, got {losses.shape}"
+            )
+        finite = np.isfinite(losses)
+        self.n_evals += X.shape[0]
+        self.n_iters += 1
+        if finite.any():
+            i = int(np.argmin(np.where(finite, losses, np.inf)))
+            if losses[i] < self.best_loss:
+                self.best_loss = float(losses[i])
+                self.best_x = X[i].copy()
+            self.worst_loss = max(self.worst_loss, float(losses[finite].max()))
+        self.metrics = {"n_nonfinite": float((~finite).sum())}
+        if not finite.any() and not np.isfinite(self.worst_loss):
+            return  # nothing usable has been seen yet: no update
+        clean = np.where(finite, losses, self.worst_loss)
+        self._tell(X, clean)
+
+    @property
+    def recommendation(self) -> np.ndarray:
+        """The current best guess, shape ``(d,)`` (the mean / theta for most methods)."""
+        return np.array(self._recommendation(), dtype=np.float64)
+
+    # ------------------------------------------------------------- per method
+    @abstractmethod
+    def _ask(self) -> np.ndarray:
+        """Return the batch to evaluate, shape ``(n, d)``."""
+
+    @abstractmethod
+    def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
+        """Update from finite ``losses (n,)`` of ``X (n, d)``."""
+
+    def _recommendation(self) -> np.ndarray:
+        return self.best_x
+
+    # ---------------------------------------------------------------- helpers
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """Clip ``x`` (shape ``(..., d)``) onto the box bounds, if any."""
+        if self.bounds is None:
+            return x
+        return np.clip(x, self.bounds[0], self.bounds[1])
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue bit-identically (numpy arrays, scalars, dicts)."""
+        return {
+            "method": type(self).__name__,
+            "dim": self.dim,
+            "rng": self.rng.bit_generator.state,
+            "n_evals": self.n_evals,
+            "n_iters": self.n_iters,
+            "best_x": self.best_x.copy(),
+            "best_loss": self.best_loss,
+            "worst_loss": self.worst_loss,
+            "algo": self._state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; ``ValueError`` if it belongs to another method or size."""
+        if state.get("method") != type(self).__name__ or state.get("dim") != self.dim:
+            raise ValueError(
+                f"state is for {state.get('method')} with d={state.get('dim')}, "
+                f"not {type(self).__name__} with d={self.dim}"
+            )
+        self.rng.bit_generator.state = state["rng"]
+        self.n_evals = int(state["n_evals"])
+        self.n_iters = int(state["n_iters"])
+        self.best_x = np.array(state["best_x"], dtype=np.float64)
+        self.best_loss = float(state["best_loss"])
+        self.worst_loss = float(state["worst_loss"])
+        self._load_state(state["algo"])
+
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        del state

@@ -1,0 +1,231 @@
+"""ZeroGrads: learned local surrogate gradients (Fischer & Ritschel, SIGGRAPH 2024).
+
+One iteration, as data::
+
+    theta --ask--> X = theta + sigma * [E; -E]   (antithetic, E ~ N(0, I), shape (n, d))
+          --f----> losses (n,)                   (one episode per row; the only information)
+          --tell-> surrogate.add(X, losses); surrogate.fit(centre=theta, scale=sigma, k_phi)
+                   k_theta times: theta.grad = grad h_phi(theta); Adam step; project on bounds
+
+Fitting ``h_phi`` to samples of ``f`` around ``theta`` makes ``grad h_phi`` an estimate of the
+gradient of the Gaussian-smoothed loss ``E_e f(theta + e)``, ``e ~ N(0, sigma^2 I)`` (Eq. 3 of
+the paper). Unlike the authors' code, the surrogate is fitted on the new samples *before* theta
+moves, it keeps a distance-weighted buffer of recent samples, and all randomness comes from one
+seeded ``torch.Generator``. With ``inner_sigma > 0`` each sample is perturbed once more before it
+is evaluated and the surrogate learns the loss at the perturbed point as the label of the
+unperturbed one (nested smoothing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..surrogate import (
+    ACTIVATIONS,
+    Surrogate,
+    optimizer_state_from_numpy,
+    optimizer_state_to_numpy,
+    resolve_device,
+)
+from .base import Optimizer, OptimizerConfig
+
+THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
+SCHEDULES = ("constant", "linear", "cosine", "exp")
+
+
+@dataclasses.dataclass(frozen=True)
+class ZeroGradsConfig(OptimizerConfig):
+    """Options of :class:`ZeroGrads` (defaults follow the paper where it gives one).
+
+    Sampling:
+        sigma: std of the outer Gaussian (the smoothing scale) in parameter units.
+        sigma_final, sigma_schedule, schedule_evals: anneal sigma from ``sigma`` to
+            ``sigma_final`` over ``schedule_evals`` evaluations ("constant", "linear", "cosine",
+            "exp"); ``zg.minimize`` sets ``schedule_evals`` to the budget when left ``None``.
+        inner_sigma: std of the inner Gaussian, as a fraction of sigma (paper: 0.1; 0 = off).
+        batch_size: samples per iteration (even when antithetic).
+        antithetic: draw pairs ``theta +/- e``.
+    Surrogate (``h_phi``):
+        width, depth, activation: MLP with ``depth`` hidden layers (paper: 3 x 64, LeakyReLU);
+            ``depth = 0`` is a linear surrogate.
+        n_features, feature_scale: random Fourier encoding of the inputs (0 = none).
+        lr_phi, weight_decay_phi, k_phi: Adam on phi, steps per iteration.
+        buffer_size: samples kept for fitting; locality: distance weighting (see Surrogate).
+        log_targets: fit the loss in log space.
+    Parameters (theta):
+        optimizer, lr, k_theta: ``torch.optim`` optimizer for theta, its learning rate, steps
+            per iteration.
+        device: torch device of the surrogate ("auto": CUDA when present).
+    """
+
+    sigma: float = 0.1
+    sigma_final: float | None = None
+    sigma_schedule: str = "constant"
+    schedule_evals: int | None = None
+    inner_sigma: float = 0.1
+    batch_size: int = 16
+    antithetic: bool = True
+    width: int = 64
+    depth: int = 3
+    activation: str = "leaky_relu"
+    n_features: int = 0
+    feature_scale: float = 1.0
+    lr_phi: float = 1e-2
+    weight_decay_phi: float = 0.0
+    k_phi: int = 5
+    buffer_size: int = 64
+    locality: float = 1.0
+    log_targets: bool = False
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    k_theta: int = 3
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.sigma > 0, "sigma must be > 0"),
+            (self.sigma_final is None or self.sigma_final > 0, "sigma_final must be > 0"),
+            (self.sigma_schedule in SCHEDULES, f"sigma_schedule must be one of {SCHEDULES}"),
+            (self.inner_sigma >= 0, "inner_sigma must be >= 0"),
+            (self.batch_size >= 2, "batch_size must be >= 2"),
+            (not self.antithetic or self.batch_size % 2 == 0, "antithetic needs an even batch"),
+            (self.width >= 1 and self.depth >= 0, "width must be >= 1 and depth >= 0"),
+            (self.activation in ACTIVATIONS, f"activation must be one of {list(ACTIVATIONS)}"),
+            (self.n_features >= 0, "n_features must be >= 0"),
+            (self.lr_phi > 0 and self.lr > 0, "lr and lr_phi must be > 0"),
+            (self.k_phi >= 1 and self.k_theta >= 1, "k_phi and k_theta must be >= 1"),
+            (self.buffer_size >= self.batch_size, "buffer_size must be >= batch_size"),
+            (self.locality >= 0, "locality must be >= 0 (0 disables the weighting)"),
+            (
+                self.optimizer in THETA_OPTIMIZERS,
+                f"optimizer must be one of {list(THETA_OPTIMIZERS)}",
+            ),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(f"ZeroGradsConfig: {msg}")
+        resolve_device(self.device)
+
+
+class ZeroGrads(Optimizer):
+    """The ZeroGrads optimizer; see the module docstring. ``recommendation`` is ``theta``."""
+
+    config_cls = ZeroGradsConfig
+    config: ZeroGradsConfig
+
+    def __init__(self, x0, config=None, seed=0, bounds=None) -> None:
+        super().__init__(x0, config, seed, bounds)
+        c = self.config
+        self.device = resolve_device(c.device)
+        self.gen = torch.Generator(device="cpu").manual_seed(self.seed)
+        self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
+        opt_cls = THETA_OPTIMIZERS[c.optimizer]
+        self.theta_opt = opt_cls([self.theta], lr=c.lr)
+        self.surrogate = Surrogate(
+            self.dim,
+            width=c.width,
+            depth=c.depth,
+            activation=c.activation,
+            n_features=c.n_features,
+            feature_scale=c.feature_scale,
+            lr=c.lr_phi,
+            weight_decay=c.weight_decay_phi,
+            buffer_size=c.buffer_size,
+            locality=c.locality,
+            log_targets=c.log_targets,
+            generator=self.gen,
+            device=self.device,
+        )
+        self.sigma = c.sigma
+        self._pending: tuple[np.ndarray, np.ndarray] | None = None  # (evaluated X, clean X)
+
+    # --------------------------------------------------------------- sampling
+    def current_sigma(self) -> float:
+        """Sigma after ``n_evals`` evaluations under the configured schedule."""
+        c = self.config
+        if c.sigma_schedule == "constant" or c.sigma_final is None or not c.schedule_evals:
+            return c.sigma
+        p = min(self.n_evals / c.schedule_evals, 1.0)
+        s0, s1 = c.sigma, c.sigma_final
+        if c.sigma_schedule == "linear":
+            return s0 + p * (s1 - s0)
+        if c.sigma_schedule == "cosine":
+            return s1 + 0.5 * (s0 - s1) * (1.0 + math.cos(math.pi * p))
+        return s0 * (s1 / s0) ** p  # exp
+
+    def _ask(self) -> np.ndarray:
+        c = self.config
+        self.sigma = self.current_sigma()
+        n = c.batch_size // 2 if c.antithetic else c.batch_size
+        E = torch.randn(n, self.dim, generator=self.gen, dtype=torch.float64)
+        if c.antithetic:
+            E = torch.cat([E, -E])
+        theta = self.theta.detach()
+        X = theta + self.sigma * E
+        X_eval = X
+        if c.inner_sigma > 0:
+            noise = torch.randn(X.shape, generator=self.gen, dtype=torch.float64)
+            X_eval = X + (c.inner_sigma * self.sigma) * noise
+        X, X_eval = X.numpy(), X_eval.numpy()
+        self._pending = (X_eval, X)
+        return X_eval
+
+    # ---------------------------------------------------------------- update
+    def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
+        c = self.config
+        X_fit = X
+        if self._pending is not None and np.array_equal(self._pending[0], X):
+            X_fit = self._pending[1]  # nested smoothing: label the unperturbed sample
+        self._pending = None
+        self.surrogate.add(X_fit, losses)
+        theta = self.theta.detach().numpy()
+        fit_error = self.surrogate.fit(theta, self.sigma, c.k_phi)
+        for _ in range(c.k_theta):
+            value, grad = self.surrogate.value_and_grad(self.theta.detach().numpy())
+            self.theta_opt.zero_grad(set_to_none=False)
+            self.theta.grad = torch.from_numpy(grad)
+            self.theta_opt.step()
+            if self.bounds is not None:
+                with torch.no_grad():
+                    lo, hi = self.bounds
+                    self.theta.copy_(
+                        torch.clamp(self.theta, torch.from_numpy(lo), torch.from_numpy(hi))
+                    )
+        self.metrics.update(
+            fit_error=fit_error,
+            grad_norm=float(np.linalg.norm(grad)),
+            surrogate_value=value,
+            sigma=self.sigma,
+            batch_mean=float(losses.mean()),
+        )
+
+    def _recommendation(self) -> np.ndarray:
+        return self.theta.detach().numpy().copy()
+
+    # ----------------------------------------------------------------- state
+    def _state(self) -> dict[str, Any]:
+        return {
+            "theta": self.theta.detach().numpy().copy(),
+            "theta_opt": optimizer_state_to_numpy(self.theta_opt.state_dict()),
+            "surrogate": self.surrogate.state_dict(),
+            "torch_rng": self.gen.get_state().numpy().copy(),
+            "sigma": self.sigma,
+            "pending": None if self._pending is None else [a.copy() for a in self._pending],
+        }
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            self.theta.copy_(torch.as_tensor(state["theta"], dtype=torch.float64))
+        self.theta_opt.load_state_dict(optimizer_state_from_numpy(state["theta_opt"]))
+        self.surrogate.load_state_dict(state["surrogate"])
+        self.gen.set_state(torch.as_tensor(state["torch_rng"], dtype=torch.uint8))
+        self.sigma = float(state["sigma"])
+        pending = state["pending"]
+        self._pending = (
+            None if pending is None else (np.asarray(pending[0]), np.asarray(pending[1]))
+        )
