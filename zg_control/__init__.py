@@ -11,6 +11,7 @@ The public contract::
 from __future__ import annotations
 
 from .loop import Result, minimize
+from .objective import Objective, make_objective
 from .optimizers import OPTIMIZERS, Optimizer, OptimizerConfig, make_optimizer
 
 __version__ = "0.1.0"
@@ -18,4 +19,13 @@ __version__ = "0.1.0"
 # Registers the zg_control/ Gymnasium envs and their native tasks (after the core is importable).
 from . import envs as envs  # noqa: E402
 
-__all__ = ["OPTIMIZERS", "Optimizer", "OptimizerConfig", "Result", "make_optimizer", "minimize"]
+__all__ = [
+    "OPTIMIZERS",
+    "Objective",
+    "Optimizer",
+    "OptimizerConfig",
+    "Result",
+    "make_objective",
+    "make_optimizer",
+    "minimize",
+]

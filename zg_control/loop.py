@@ -74,7 +74,7 @@ def minimize(
     *,
     bounds: Any = None,
     callback: Callback | None = None,
-    optimizer: Optimizer | None = None,
+    restored: Optimizer | None = None,
     **config: Any,
 ) -> Result:
     """Minimise the batched loss ``fn: (n, d) -> (n,)`` from ``x0 (d,)``.
@@ -87,14 +87,14 @@ def minimize(
         seed: seeds the optimizer.
         bounds: optional box ``(lower, upper)``.
         callback: ``callback(optimizer, record)`` after every iteration; return ``True`` to stop.
-        optimizer: continue with this (e.g. restored) optimizer instead of building one; its
-            ``n_evals`` counts against the budget.
+        restored: continue with this optimizer (e.g. one loaded from a checkpoint) instead of
+            building one; its ``n_evals`` count against the budget.
         **config: options of the method's config dataclass.
     """
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ValueError(f"budget must be an integer >= 1, got {budget!r}")
     x0 = validate_x0(x0)
-    opt = optimizer or build_optimizer(method, x0, int(budget), seed, bounds, config)
+    opt = restored or build_optimizer(method, x0, int(budget), seed, bounds, config)
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     stopped = False

@@ -53,13 +53,7 @@ class SurrogateNet(nn.Module):
     ) -> None:
         super().__init__()
         self.linear = nn.Linear(dim, 1, device="meta")
-        features = None
-        in_dim = dim
-        if n_features > 0:  # random Fourier features of z (Tancik et al. 2020)
-            features = torch.randn(n_features, dim, generator=generator, device="cpu")
-            features *= feature_scale
-            in_dim = dim + 2 * n_features
-        self.register_buffer("features", features.to(device) if features is not None else None)
+        in_dim = dim + 2 * n_features if n_features > 0 else dim
         layers: list[nn.Module] = []
         for i in range(depth):
             layers += [nn.Linear(in_dim if i == 0 else width, width, device="meta")]
@@ -68,6 +62,11 @@ class SurrogateNet(nn.Module):
             layers += [nn.Linear(width, 1, device="meta")]
         self.mlp = nn.Sequential(*layers)
         self.to_empty(device=device)
+        features = None
+        if n_features > 0:  # random Fourier features of z (Tancik et al. 2020)
+            features = torch.randn(n_features, dim, generator=generator) * feature_scale
+            features = features.to(device)
+        self.register_buffer("features", features)
         for layer in [self.linear, *self.mlp]:
             if isinstance(layer, nn.Linear):  # PyTorch's default init, from our own generator
                 bound = 1.0 / math.sqrt(layer.in_features)

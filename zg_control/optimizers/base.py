@@ -89,6 +89,7 @@ class Optimizer(ABC):
         self.best_loss = float("inf")
         self.worst_loss = -float("inf")
         self.metrics: dict[str, float] = {}
+        self.last_finite = np.ones(0, dtype=bool)
 
     # ----------------------------------------------------------------- contract
     def ask(self) -> np.ndarray:
@@ -119,6 +120,7 @@ class Optimizer(ABC):
         if not finite.any() and not np.isfinite(self.worst_loss):
             return  # nothing usable has been seen yet: no update
         clean = np.where(finite, losses, self.worst_loss)
+        self.last_finite = finite  # methods that prefer to drop bad rows can read the mask
         self._tell(X, clean)
 
     @property

@@ -61,6 +61,9 @@ class ZeroGradsConfig(OptimizerConfig):
         optimizer, lr, k_theta: ``torch.optim`` optimizer for theta, its learning rate, steps
             per iteration.
         device: torch device of the surrogate ("auto": CUDA when present).
+        nonfinite: what the surrogate learns from NaN/inf losses: "worst" (the worst finite loss
+            seen; right when failures mark a region to avoid, e.g. a diverging simulation) or
+            "drop" (ignore them; right when failures are random).
     """
 
     sigma: float = 0.1
@@ -85,6 +88,7 @@ class ZeroGradsConfig(OptimizerConfig):
     lr: float = 1e-2
     k_theta: int = 3
     device: str = "auto"
+    nonfinite: str = "worst"
 
     def __post_init__(self) -> None:
         checks = [
@@ -182,7 +186,10 @@ class ZeroGrads(Optimizer):
         if self._pending is not None and np.array_equal(self._pending[0], X):
             X_fit = self._pending[1]  # nested smoothing: label the unperturbed sample
         self._pending = None
-        self.surrogate.add(X_fit, losses)
+        if c.nonfinite == "drop" and not self.last_finite.all():
+            X_fit, losses = X_fit[self.last_finite], losses[self.last_finite]
+        if len(losses):
+            self.surrogate.add(X_fit, losses)
         theta = self.theta.detach().numpy()
         fit_error = self.surrogate.fit(theta, self.sigma, c.k_phi)
         for _ in range(c.k_theta):

@@ -1,0 +1,94 @@
+"""The public contract, for every registered method (parametrized over the registry)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import zg_control as zg
+from zg_control.functions import sphere
+
+METHODS = sorted(zg.OPTIMIZERS)
+
+
+def test_registry_names_and_dataclasses():
+    assert set(METHODS) == {"zerograds", "prdpt", "spsa", "sa", "ga", "cmaes", "random"}
+    for cls, cfg in zg.OPTIMIZERS.values():
+        assert issubclass(cls, zg.Optimizer) and issubclass(cfg, zg.OptimizerConfig)
+        assert cls.config_cls is cfg
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_ask_tell_shapes(name):
+    opt = zg.make_optimizer(name, np.ones(6), seed=0)
+    X = opt.ask()
+    assert isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 6
+    opt.tell(X, sphere(X))
+    assert opt.recommendation.shape == (6,)
+    assert opt.n_evals == X.shape[0]
+
+
+@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("budget", [1, 37, 250])
+def test_budget_counts_every_row(name, budget):
+    calls = []
+
+    def fn(X):
+        calls.append(X.shape[0])
+        return sphere(X)
+
+    res = zg.minimize(fn, np.ones(5), method=name, budget=budget, seed=0)
+    assert sum(calls) == res.n_evals <= budget
+    assert res.loss == pytest.approx(sphere(res.x[None])[0])
+    assert res.x.shape == (5,)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_minimize_improves_and_handles_nan(name):
+    def fn(X):
+        y = sphere(X)
+        y[0] = np.nan
+        return y
+
+    x0 = np.full(4, 1.0)
+    res = zg.minimize(fn, x0, method=name, budget=600, seed=1)
+    assert np.isfinite(res.loss) and res.loss < sphere(x0[None])[0]
+    assert len(res.history) >= 1 and {"n_evals", "best_loss", "time"} <= set(res.history[0])
+
+
+def test_callback_can_stop():
+    seen = []
+    res = zg.minimize(sphere, np.ones(3), budget=10_000, callback=lambda o, r: seen.append(r) or
+                      len(seen) >= 3)  # fmt: skip
+    assert res.stopped_early and len(res.history) == 3
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: zg.make_optimizer("newton", np.zeros(2)), "unknown method"),
+        (lambda: zg.make_optimizer("zerograds", np.zeros(2), sigmaa=1.0), "unknown option"),
+        (lambda: zg.make_optimizer("zerograds", np.zeros(2), sigma=-1.0), "sigma"),
+        (lambda: zg.make_optimizer("random", np.zeros((2, 2))), "1-D"),
+        (lambda: zg.make_optimizer("random", [1.0, np.nan]), "finite"),
+        (lambda: zg.make_optimizer("random", "abc"), "x0"),
+        (lambda: zg.make_optimizer("random", np.zeros(2), bounds=(1.0, 0.0)), "bounds"),
+        (lambda: zg.minimize(sphere, np.zeros(2), budget=0), "budget"),
+        (lambda: zg.minimize(sphere, np.zeros(2), budget=2.5), "budget"),
+        (lambda: zg.minimize(lambda X: X, np.zeros(2), budget=50), "shape"),
+    ],
+)
+def test_bad_input_raises_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_tell_rejects_wrong_shapes(name):
+    opt = zg.make_optimizer(name, np.zeros(3), seed=0)
+    X = opt.ask()
+    with pytest.raises(ValueError, match="X must have shape"):
+        opt.tell(X[:, :2], np.zeros(X.shape[0]))
+    with pytest.raises(ValueError, match="losses must have shape"):
+        opt.tell(X, np.zeros(X.shape[0] + 1))
+    assert opt.n_evals == 0
