@@ -60,6 +60,16 @@ class Task(Protocol):
         model: the compiled model; backends copy it, never mutate it.
         frame_skip: physics steps per control step.
         horizon: number of control steps ``T``.
+
+    Optional attributes the native backend reads when present:
+        terminated(qpos (n, nq), qvel (n, nv)) -> (n,) bool: the episode ends here (as a
+            Gymnasium env's ``terminated``); the backend may stop simulating such rows and hold
+            their last state, so the loss must ignore states after termination.
+        record: names of extra ``MjData`` fields to record (e.g. ``("xpos",)``); they arrive in
+            ``RecordedTrajectory.fields``.
+        keyframe: a keyframe name or id of ``model`` to start from.
+        diverged_loss: the finite worst-case loss of a diverged episode.
+        gym_kwargs: keyword arguments that make ``gym.make(env_id)`` score like this task.
     """
 
     model: mujoco.MjModel
