@@ -1,0 +1,185 @@
+"""Runs end to end: the files of a run directory, exact resume (after --stop-after, Ctrl-C, or
+with a larger budget), and parity with zg.minimize."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+import zg_control as zg
+from zg_control.cli import main
+from zg_control.functions import get_function
+from zg_control.objective import make_objective
+from zg_control.run import RunConfig, start_run
+
+KEYFRAME = ["optimize", "zg_control/Keyframe-v0", "-p", "spline", "--n-knots", "4", "-q"]
+TIMING = ("episodes_per_s", "wall_time")  # the only columns allowed to differ across a resume
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MUJOCO_GL="egl", OMP_NUM_THREADS="1")
+    return subprocess.run(
+        [sys.executable, "-m", "zg_control", *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )  # fmt: skip
+
+
+def rows(run_dir, timing=False):
+    with open(run_dir / "history.csv") as f:
+        return [
+            {k: v for k, v in r.items() if timing or k not in TIMING} for r in csv.DictReader(f)
+        ]
+
+
+def same_best(a, b):
+    with np.load(a / "best.npz") as x, np.load(b / "best.npz") as y:
+        assert x.files == y.files
+        for key in x.files:
+            np.testing.assert_array_equal(x[key], y[key], err_msg=key)
+
+
+@pytest.mark.slow
+def test_optimize_writes_a_complete_run_directory(tmp_path):
+    out = tmp_path / "run"
+    args = ["zg_control/Keyframe-v0", "-p", "spline", "--n-knots", "6", "--budget", "160"]
+    proc = cli("optimize", *args, "--width", "64", "--height", "48", "--out", str(out),
+               "--opt", "lr=0.05")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "done: best loss" in proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "completed" and json.loads((out / "run.json").read_text())[
+        "status"] == "completed"  # fmt: skip
+    # 16 samples per iteration, one episode kept for the final recommendation: 9 iterations.
+    hist = rows(out, timing=True)
+    assert len(hist) == summary["iterations"] == 9
+    assert [int(r["episodes"]) for r in hist] == [16 * (i + 1) for i in range(9)]
+    best = [float(r["best_loss"]) for r in hist]
+    assert best == sorted(best, reverse=True) and all(r["sigma"] and r["fit_error"] for r in hist)
+    assert summary["n_evals"] == 145 <= 160
+    config = RunConfig.from_file(out / "config.json")
+    assert config.options["lr"] == 0.05 and config.options["schedule_evals"] == 160
+    assert imageio.imread(out / "loss.png").ndim == 3
+    with np.load(out / "best.npz") as npz:
+        x, loss, controls = npz["x"], float(npz["loss"]), npz["controls"]
+    assert x.shape == (18,) and controls.shape == (75, 3) and loss == summary["best_loss"]
+    f = make_objective("zg_control/Keyframe-v0", parameterization="spline", n_knots=6)
+    assert f(x[None])[0] == loss  # the saved parameters reproduce the recorded loss exactly
+    np.testing.assert_array_equal(f.decode(x), controls)
+    f.close()
+    if "render_error" in summary:  # no headless GL here: the run still completed and says why
+        assert "OpenGL" in summary["render_error"] and "no video" in proc.stderr
+        return
+    assert summary["gl_backend"] in ("egl", "osmesa") and summary["video_frames"] == 76
+    reader = imageio.get_reader(out / summary["files"]["video"])
+    assert reader.count_frames() == 76 and reader.get_meta_data()["size"] == (64, 48)
+    reader.close()
+    assert imageio.imread(out / "strip.png").shape == (24, 6 * 32, 3)
+    # `render` replays saved parameters into another directory.
+    proc = cli("render", str(out), "--out", str(tmp_path / "again"), "--width", "32", "--height",
+               "32")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert imageio.get_reader(tmp_path / "again" / "video.mp4").count_frames() == 76
+
+
+def test_run_is_zg_minimize_plus_files():
+    cfg = RunConfig(function="rosenbrock", dim=4, budget=300, seed=2, options={"sigma": 0.2})
+    res = start_run(cfg)
+    fn, x0 = get_function("rosenbrock", 4)
+    ref = zg.minimize(fn, x0, "zerograds", budget=300, seed=2, sigma=0.2)
+    np.testing.assert_array_equal(res.x, ref.x)
+    assert (res.loss, res.n_evals, len(res.history)) == (ref.loss, ref.n_evals, len(ref.history))
+    assert [r["best_loss"] for r in res.history] == [r["best_loss"] for r in ref.history]
+
+
+@pytest.mark.parametrize(
+    "method,opts",
+    [
+        ("zerograds", ["--opt", "sigma_schedule=linear", "--opt", "sigma_final=0.02"]),
+        ("cmaes", []),
+    ],
+)
+def test_stop_and_resume_equals_uninterrupted(tmp_path, method, opts):
+    a, b = tmp_path / "a", tmp_path / "b"
+    common = [*KEYFRAME, "--method", method, *opts, "--budget", "192", "--no-render"]
+    assert main([*common, "--out", str(a)]) == 0
+    assert main([*common, "--out", str(b), "--stop-after", "96", "--checkpoint-every", "2"]) == 0
+    assert json.loads((b / "run.json").read_text())["status"] == "stopped"
+    part = rows(b)
+    assert not (b / "summary.json").exists() and part == rows(a)[: len(part)]
+    assert int(part[-1]["episodes"]) >= 96 > int(part[-2]["episodes"])
+    assert main(["resume", str(b), "-q"]) == 0
+    assert rows(a) == rows(b) and len(rows(a)) > len(part)
+    same_best(a, b)
+    assert json.loads((b / "summary.json").read_text())["status"] == "completed"
+
+
+def test_resume_extends_a_finished_run_only_with_a_larger_budget(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert (
+        main(["minimize", "sphere", "--dim", "3", "--budget", "100", "--out", str(out), "-q"]) == 0
+    )
+    assert main(["resume", str(out), "-q"]) == 2
+    assert "is complete (budget 100); pass a larger --budget" in capsys.readouterr().err
+    assert main(["resume", str(out), "--budget", "200", "-q"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["budget"] == 200 and 100 < summary["n_evals"] <= 200
+    assert len(rows(out)) == summary["iterations"]
+    assert RunConfig.from_file(out / "config.json").options["schedule_evals"] == 100
+
+
+@pytest.mark.slow
+def test_ctrl_c_checkpoints_exits_130_and_resumes_exactly(tmp_path):
+    out, ref = tmp_path / "int", tmp_path / "ref"
+    args = [*KEYFRAME, "--budget", "5000", "--no-render", "--checkpoint-every", "1000"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zg_control", *args, "--out", str(out)],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (out / "history.csv").exists() and len(rows(out)) >= 3:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "resume" in err and "Traceback" not in err
+    status = json.loads((out / "run.json").read_text())
+    assert status["status"] == "interrupted" and not (out / "summary.json").exists()
+    done = status["checkpoint_iteration"] * 16
+    assert done == status["episodes"] >= 48  # the checkpoint is the interrupted iteration
+    assert (out / "loss.png").exists()
+    # Resume to a few iterations past the interrupt; compare with an uninterrupted run.
+    assert main(["resume", str(out), "--stop-after", str(done + 32), "-q"]) == 0
+    assert main([*args, "--out", str(ref), "--stop-after", str(done + 32)]) == 0
+    assert rows(out) == rows(ref) and len(rows(ref)) == done // 16 + 2
+    same_best(out, ref)
+
+
+def test_video_falls_back_to_gif_and_the_strip_tiles_frames(tmp_path, monkeypatch):
+    from zg_control import render
+
+    frames = np.random.default_rng(0).integers(0, 255, (9, 16, 24, 3), dtype=np.uint8)
+    assert render.write_video(frames, tmp_path / "a", fps=25.0).name == "a.mp4"
+    assert imageio.get_reader(tmp_path / "a.mp4").count_frames() == 9
+
+    def no_ffmpeg(*args, **kwargs):
+        raise RuntimeError("ffmpeg missing")
+
+    monkeypatch.setattr(imageio, "get_writer", no_ffmpeg)
+    video = render.write_video(frames, tmp_path / "b", fps=25.0)
+    assert video.name == "b.gif" and not (tmp_path / "b.mp4").exists()
+    assert len(imageio.mimread(video)) == 9
+    strip = imageio.imread(render.write_strip(frames, tmp_path / "s.png", n=4))
+    assert strip.shape == (8, 4 * 12, 3)
+    np.testing.assert_array_equal(strip[:, -12:], frames[-1, ::2, ::2])  # last frame included

@@ -1,0 +1,346 @@
+"""The ``zg-control`` command (also ``python -m zg_control``); ``zg-control --help`` lists it all.
+
+Exit codes: 0 done (or stopped by ``--stop-after``), 1 the run failed, 2 bad input (the message
+names the problem and the fix), 130 interrupted by Ctrl-C (a checkpoint was written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("zg_control")
+S = argparse.SUPPRESS  # flags not given do not override the config file
+
+EXAMPLES = """examples:
+  zg-control list
+  zg-control optimize zg_control/Keyframe-v0 --parameterization spline --n-knots 8 --budget 2000
+  zg-control optimize robot.xml --loss my_losses.py:reach --method cmaes --opt sigma=0.2
+  zg-control optimize --config run.toml --seed 3          (flags override the file)
+  zg-control resume runs/Keyframe-v0-zerograds-s0-...     (after Ctrl-C, or --budget to extend)
+  zg-control render runs/Keyframe-v0-zerograds-s0-...
+  zg-control minimize rosenbrock --dim 10 --budget 3000
+  zg-control compare --tasks rosenbrock-10 --methods zerograds cmaes --seeds 0 1 --budget 500
+"""
+
+
+def _kv(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", default=S, help="no progress bar/info")
+    p.add_argument("-v", "--verbose", action="store_true", default=S, help="debug log, tracebacks")
+
+
+def _method_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML/JSON/YAML file of settings (keys as in config.json)")
+    p.add_argument("--method", default=S, help="optimizer (zg-control list); default zerograds")
+    p.add_argument(
+        "--opt",
+        action="append",
+        type=_kv,
+        default=S,
+        metavar="KEY=VALUE",
+        help="method option, repeatable, e.g. --opt sigma=0.05 --opt k_phi=10",
+    )
+    p.add_argument("--budget", type=int, default=S, help="episodes in total (default 2000)")
+    p.add_argument("--seed", type=int, default=S, help="default 0")
+    p.add_argument("--device", default=S, help="torch device of the surrogate: auto, cpu, cuda")
+    p.add_argument(
+        "--out", default=S, help="run directory (default runs/<env>-<method>-s<seed>-<time>)"
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=S,
+        dest="checkpoint_every",
+        metavar="N",
+        help="iterations between checkpoints (default 10)",
+    )
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        metavar="EPISODES",
+        help="stop with a checkpoint after this many episodes (resume later)",
+    )
+    _common(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zg-control", description="ZeroGrads and baselines for MuJoCo control: optimize, "
+        "compare, render and resume runs.", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _common(sub.add_parser("list", help="envs (with dimensions), methods, parameterizations"))
+
+    p = sub.add_parser("optimize", help="optimize an env's controls into a run directory")
+    p.add_argument("env", nargs="?", default=S, help="env id (zg-control list) or MJCF path")
+    p.add_argument("--loss", default=S, help="for an MJCF path: module:function or file.py:fn")
+    p.add_argument("--parameterization", "-p", default=S, choices=["sequence", "spline", "policy"])
+    p.add_argument("--horizon", type=int, default=S, help="control steps per episode")
+    p.add_argument("--n-knots", type=int, default=S, dest="n_knots", help="spline knots")
+    p.add_argument("--interp", default=S, choices=["zero", "linear", "cubic"])
+    p.add_argument("--hidden", default=S, help="policy hidden widths, e.g. 64,64")
+    p.add_argument("--frame-skip", type=int, default=S, dest="frame_skip")
+    p.add_argument(
+        "--env-opt",
+        action="append",
+        type=_kv,
+        default=S,
+        dest="env_opt",
+        metavar="KEY=VALUE",
+        help="task option, repeatable",
+    )
+    p.add_argument("--backend", default=S, choices=["native", "gymnasium", "ray"])
+    p.add_argument("--nthread", type=int, default=S, help="simulation threads (default all)")
+    p.add_argument("--no-render", action="store_false", dest="render", default=S)
+    p.add_argument("--width", type=int, default=S, help="video pixels (default 480)")
+    p.add_argument("--height", type=int, default=S)
+    _method_args(p)
+
+    p = sub.add_parser("minimize", help="minimize an analytic function (zg_control.functions)")
+    p.add_argument("function", help="toy, sphere, rosenbrock, rastrigin or staircase")
+    p.add_argument("--dim", type=int, default=S, help="dimension (default: the function's)")
+    _method_args(p)
+
+    p = sub.add_parser("resume", help="continue a run from its directory")
+    p.add_argument("run_dir")
+    p.add_argument("--budget", type=int, help="new total budget (to extend a finished run)")
+    p.add_argument("--stop-after", type=int, metavar="EPISODES")
+    p.add_argument("--no-render", action="store_false", dest="render", default=None)
+    _common(p)
+
+    p = sub.add_parser("render", help="replay saved parameters to a video and a still strip")
+    p.add_argument("run_dir")
+    p.add_argument("--params", help="npz with x (default RUN_DIR/best.npz)")
+    p.add_argument("--out", help="directory for video + strip (default RUN_DIR)")
+    p.add_argument("--width", type=int)
+    p.add_argument("--height", type=int)
+    _common(p)
+
+    p = sub.add_parser("compare", help="methods x seeds x tasks at an equal episode budget")
+    p.add_argument("--tasks", nargs="+", help="suite task names (default: the standard suite)")
+    p.add_argument("--methods", nargs="+", help="default: all methods")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--budget", type=int, help="episodes per run (default: each task's)")
+    p.add_argument("--out", default="experiments/results", help="results directory")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="small problems (smoke test)")
+    p.add_argument("--opt", action="append", type=_kv, default=[], metavar="METHOD.KEY=VALUE")
+    _common(p)
+    return parser
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> tuple[list[logging.Handler], int, bool]:
+    """Log ``zg_control`` messages (bare text) to stderr; returns the state to restore."""
+    before = (list(log.handlers), log.level, log.propagate)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers = [handler]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    return before
+
+
+_NOT_CONFIG = ("command", "config", "quiet", "verbose", "stop_after", "opt", "env_opt", "out")
+
+
+def make_run_config(ns: argparse.Namespace, problem_key: str) -> tuple[Any, Path | None]:
+    """The config file (if any) overridden by the flags given, as a validated ``RunConfig``,
+    and the output directory (``--out``, else ``out`` of the file, else ``None``)."""
+    from .runconfig import RunConfig, parse_literal, read_config_file
+
+    args = vars(ns)
+    data = read_config_file(args["config"]) if args.get("config") else {}
+    out = args.get("out", data.pop("out", None))
+    data.update({k: v for k, v in args.items() if k not in _NOT_CONFIG})
+    if problem_key == "env" and not data.get("env"):
+        raise ValueError("give an env id or MJCF path (zg-control list), or env = ... in --config")
+    cfg = RunConfig.from_dict(data, source=args.get("config") or "arguments")
+    cfg.options.update(dict(args.get("opt", [])))
+    cfg.env_options.update({k: parse_literal(v) for k, v in args.get("env_opt", [])})
+    cfg.validate()
+    return cfg, None if out is None else Path(out)
+
+
+def cmd_run(ns: argparse.Namespace, problem_key: str) -> int:
+    from .run import start_run
+
+    cfg, out = make_run_config(ns, problem_key)
+    if out is None and problem_key == "env":
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{cfg.name}-{cfg.method}-s{cfg.seed}-{stamp}"
+    res = start_run(cfg, out, stop_after=ns.stop_after, progress=_progress(ns))
+    if problem_key == "function":
+        x = np.array2string(res.x, precision=6, threshold=20)
+        print(f"loss {res.loss:.10g}  episodes {res.n_evals}  x {x}")
+    return 0
+
+
+def _progress(ns: argparse.Namespace) -> bool:
+    return not getattr(ns, "quiet", False)
+
+
+def cmd_resume(ns: argparse.Namespace) -> int:
+    from .run import resume_run
+
+    resume_run(ns.run_dir, budget=ns.budget, stop_after=ns.stop_after, progress=_progress(ns),
+               render=ns.render)  # fmt: skip
+    return 0
+
+
+def cmd_render(ns: argparse.Namespace) -> int:
+    from .render import render_params
+    from .runconfig import RunConfig, build_problem
+
+    run_dir = Path(ns.run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise ValueError(f"{run_dir} is not a run directory (no config.json)")
+    cfg = RunConfig.from_file(run_dir / "config.json")
+    if cfg.env is None:
+        raise ValueError(f"{run_dir} optimized the function {cfg.function!r}: nothing to render")
+    params = Path(ns.params) if ns.params else run_dir / "best.npz"
+    try:
+        with np.load(params, allow_pickle=False) as npz:
+            x = np.asarray(npz["x"], dtype=np.float64)
+    except Exception as err:  # noqa: BLE001 - missing, corrupt, or without x
+        raise ValueError(f"cannot read parameters x from {params} ({err}); pass --params "
+                         "FILE.npz holding an array x") from None  # fmt: skip
+    problem = build_problem(cfg)
+    try:
+        if x.shape != (problem.x0.size,):
+            raise ValueError(f"{params}: x has shape {x.shape}, the run needs ({problem.x0.size},)")
+        out = Path(ns.out) if ns.out else run_dir
+        out.mkdir(parents=True, exist_ok=True)
+        res = render_params(problem.objective, x, out, env=cfg.env, width=ns.width or cfg.width,
+                            height=ns.height or cfg.height)  # fmt: skip
+    finally:
+        problem.close()
+    print(res["video"])
+    return 0
+
+
+def cmd_compare(ns: argparse.Namespace) -> int:
+    try:
+        from . import compare
+    except ImportError as err:
+        raise ValueError(
+            f"compare needs zg_control.compare, which failed to import: {err}"
+        ) from None
+    from .optimizers import OPTIMIZERS
+    from .runconfig import RunConfig
+
+    tasks = ns.tasks or list(getattr(compare, "DEFAULT_TASKS", compare.SUITE))
+    methods = ns.methods or list(getattr(compare, "DEFAULT_METHODS", OPTIMIZERS))
+    per_method: dict[str, dict[str, Any]] = {}
+    for key, value in ns.opt:
+        method, dot, name = key.partition(".")
+        if not dot or method not in methods:
+            raise ValueError(f"--opt {key}={value}: write METHOD.KEY=VALUE with METHOD one of "
+                             f"{', '.join(methods)}")  # fmt: skip
+        per_method.setdefault(method, {})[name] = value
+    for method, opts in per_method.items():  # coerce to the config's field types
+        cfg = RunConfig(function="sphere", method=method, options=opts)
+        cfg.validate()
+        per_method[method] = cfg.options
+    result = compare.run_comparison(
+        tasks, methods, ns.seeds, budget=ns.budget, out_dir=ns.out, workers=ns.workers,
+        quick=ns.quick, method_options=per_method or None, verbose=_progress(ns),
+    )  # fmt: skip
+    result = Path(result)
+    print(result / "summary.md" if result.is_dir() else result)
+    return 0
+
+
+def cmd_list(ns: argparse.Namespace) -> int:
+    import dataclasses
+
+    from . import envs, gym_tasks  # noqa: F401  (they register the envs)
+    from .optimizers import OPTIMIZERS
+    from .task import TASKS, make_task
+
+    print("envs (d = parameters; spline: n_knots x nu; policy: MLP with one hidden layer of 32)")
+    print(f"  {'env id':26s} {'nu':>3s} {'T':>5s} {'obs':>4s} {'d sequence':>11s} {'d policy':>9s}")
+    for env_id in sorted(TASKS):
+        try:
+            t = make_task(env_id)
+        except Exception as err:  # noqa: BLE001 - list what works, say what does not
+            print(f"  {env_id:26s} (unavailable: {err})")
+            continue
+        nu, T = t.model.nu, t.horizon
+        q0, v0 = t.initial_state()
+        obs = np.shape(t.observation(np.asarray(q0)[None], np.asarray(v0)[None]))[1]
+        d_pol = obs * 32 + 32 + 32 * nu + nu
+        print(f"  {env_id:26s} {nu:3d} {T:5d} {obs:4d} {T * nu:11d} {d_pol:9d}")
+    print("  any other Gymnasium MuJoCo env id runs with --backend gymnasium; an MJCF path with "
+          "--loss module:function")  # fmt: skip
+    print("\nmethods (--method NAME, options --opt KEY=VALUE):")
+    for name, (cls, cfg_cls) in OPTIMIZERS.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        opts = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cfg_cls))
+        print(f"  {name:10s} {doc}\n  {'':10s} {opts}")
+    print("\nparameterizations (--parameterization):")
+    print("  sequence   one control vector per control step (d = T x nu)")
+    print("  spline     --n-knots K knots, --interp zero|linear|cubic (d = K x nu)")
+    print("  policy     closed-loop MLP obs -> action, --hidden 32 (d = its weights)")
+    print("\nfunctions (zg-control minimize NAME): toy, sphere, rosenbrock, rastrigin, staircase")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (see the module docstring)."""
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, message already printed)
+        return int(exc.code or 0)
+    quiet, verbose = getattr(ns, "quiet", False), getattr(ns, "verbose", False)
+    before = _setup_logging(quiet, verbose)
+    try:
+        return _dispatch(ns, verbose)
+    finally:
+        log.handlers, log.level, log.propagate = before
+
+
+def _dispatch(ns: argparse.Namespace, verbose: bool) -> int:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from .run import RunInterrupted
+
+    commands = {
+        "list": cmd_list, "resume": cmd_resume, "render": cmd_render, "compare": cmd_compare,
+        "optimize": lambda n: cmd_run(n, "env"), "minimize": lambda n: cmd_run(n, "function"),
+    }  # fmt: skip
+    try:
+        with logging_redirect_tqdm(loggers=[log]):
+            return commands[ns.command](ns)
+    except ValueError as err:
+        log.error("zg-control %s: error: %s", ns.command, err)
+        log.debug("details", exc_info=True)
+        return 2
+    except (RunInterrupted, KeyboardInterrupt) as err:
+        hint = f"; a checkpoint is kept, continue with: zg-control resume {err}" if str(err) else ""
+        log.error("zg-control: interrupted%s", hint)
+        return 130
+    except Exception as err:  # noqa: BLE001 - one clear line; the traceback with -v
+        log.error("zg-control %s: failed: %s: %s%s", ns.command, type(err).__name__, err,
+                  "" if verbose else " (run with -v for the traceback)")  # fmt: skip
+        log.debug("traceback", exc_info=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The files of a run directory, each written atomically (temporary file, then rename).
+
+=================  ==========================================================================
+``config.json``    the effective :class:`~zg_control.runconfig.RunConfig` (method options in full)
+``run.json``       status: ``running``, ``stopped``, ``interrupted``, ``failed`` or ``completed``,
+                   with pid and host (so ``resume`` refuses a run that is still going)
+``history.csv``    one row per iteration, :data:`COLUMNS` (blank where a method has no value)
+``checkpoint.npz`` optimizer state + history + elapsed time (:mod:`zg_control.checkpoint`)
+``best.npz``       ``x (d,)``, ``loss``, ``n_evals``, ``final``, ``controls (T, nu)`` if any
+``loss.png``       :func:`zg_control.plots.plot_history`
+``video.mp4``      (or ``.gif``) and ``strip.png``: :mod:`zg_control.render`
+``summary.json``   written last: a run is complete iff it exists
+=================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .checkpoint import atomic_write, atomic_write_text
+
+COLUMNS = (
+    "iteration", "episodes", "best_loss", "current_loss", "batch_min", "sigma", "fit_error",
+    "grad_norm", "episodes_per_s", "wall_time",
+)  # fmt: skip
+"""``current_loss`` is the mean finite loss of the iteration's batch (around the current
+parameters); ``sigma`` the method's sampling scale (ZeroGrads/PRDPT/CMA-ES sigma, GA mutation
+sigma, SPSA ``c_k``, SA step); ``episodes_per_s`` counts from the start of the run."""
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, default=float) + "\n")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """``{}`` when the file is missing or unreadable."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def csv_row(record: dict[str, Any]) -> str:
+    """One ``history.csv`` line (no newline); floats with full precision (``repr``)."""
+    cells = (record.get(c) for c in COLUMNS)
+    return ",".join("" if v is None else repr(v) if isinstance(v, float) else str(v) for v in cells)
+
+
+def write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    atomic_write_text(path, "\n".join([",".join(COLUMNS), *map(csv_row, history)]) + "\n")
+
+
+def write_best(
+    path: Path, x: np.ndarray, loss: float, n_evals: int, final: bool, controls: Any = None
+) -> None:
+    """``best.npz``; ``final`` is False for the best-so-far written with a checkpoint."""
+    arrays = {"x": np.asarray(x, dtype=np.float64), "loss": np.float64(loss)}
+    arrays.update(n_evals=np.int64(n_evals), final=np.bool_(final))
+    if controls is not None:
+        arrays["controls"] = np.asarray(controls)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def write_status(out: Path, status: str, **info: Any) -> None:
+    write_json(out / "run.json", {"status": status, "pid": os.getpid(),
+                                  "host": socket.gethostname(), **info})  # fmt: skip
+
+
+def prepare(out: Path) -> None:
+    """Create ``out`` (new or empty) and check that it is writable; ``ValueError`` if not."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if (out / "config.json").exists():
+            raise ValueError(f"output directory {out} holds a run; choose a new --out or "
+                             f"continue it with: zg-control resume {out}")  # fmt: skip
+        raise ValueError(f"output directory {out} is not an empty directory; choose a new --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"cannot write to output directory {out} ({err.strerror or err}); "
+                         "choose a writable --out") from None  # fmt: skip
+
+
+def check_resumable(out: Path, budget: int | None, old_budget: int) -> None:
+    """``ValueError`` unless ``out`` can be resumed (to ``budget``, if given)."""
+    status = read_json(out / "run.json")
+    if status.get("status") == "running" and _alive(status):
+        raise ValueError(f"{out} is still being written by process {status['pid']}; stop it "
+                         "first (Ctrl-C) or wait for it")  # fmt: skip
+    if (out / "summary.json").exists() and (budget is None or budget <= old_budget):
+        raise ValueError(f"{out} is complete (budget {old_budget}); pass a larger --budget to "
+                         "continue it")  # fmt: skip
+
+
+def _alive(status: dict[str, Any]) -> bool:
+    """The process that wrote ``run.json`` still runs (same host only)."""
+    if status.get("host") != socket.gethostname() or status.get("pid") in (None, os.getpid()):
+        return False
+    try:
+        os.kill(int(status["pid"]), 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
