@@ -4,7 +4,7 @@ Each dimension runs in its own subprocess so that peak RSS is measured per dimen
 The loss is a cheap sphere; its time is excluded. Prints a markdown table.
 
     python experiments/bench_overhead.py                 # d = 100, 600, 1000, 10000, 35000
-    python experiments/bench_overhead.py --dims 600 --iters 200
+    python experiments/bench_overhead.py --dims 600 --iters 200 --repeats 3
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def measure(dim: int, iters: int, warmup: int, options: dict) -> dict:
         "median_ms": float(np.median(times_ms)),
         "p90_ms": float(np.percentile(times_ms, 90)),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": opt.config.num_threads or torch.get_num_threads(),
+        "surrogate": type(opt.surrogate).__name__,
         "device": str(opt.device),
     }
 
@@ -53,6 +54,7 @@ def main() -> None:
     p.add_argument("--dims", type=int, nargs="+", default=[100, 600, 1000, 10_000, 35_000])
     p.add_argument("--iters", type=int, default=0, help="0: 200 below d=10k, else 30")
     p.add_argument("--options", type=json.loads, default={}, help='JSON, e.g. {"k_phi": 10}')
+    p.add_argument("--repeats", type=int, default=1, help="runs per d; the table shows medians")
     p.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -63,14 +65,22 @@ def main() -> None:
     for d in args.dims:
         cmd = [sys.executable, __file__, "--child", str(d), "--iters", str(args.iters),
                "--options", json.dumps(args.options)]  # fmt: skip
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
+        runs = []
+        for _ in range(args.repeats):
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            runs.append(json.loads(out.strip().splitlines()[-1]))
+        row = dict(runs[0])
+        for key in ("median_ms", "p90_ms", "peak_rss_mb"):
+            row[key] = sorted(r[key] for r in runs)[len(runs) // 2]
+        rows.append(row)
     print(f"ZeroGrads overhead, options {args.options or 'default'}, batch {rows[0]['batch']}, "
-          f"device {rows[0]['device']}, torch threads {rows[0]['torch_threads']}")  # fmt: skip
-    print("| d | median ms / iter | p90 ms / iter | peak RSS MB |")
-    print("| ---: | ---: | ---: | ---: |")
+          f"device {rows[0]['device']}, torch threads in ask/tell {rows[0]['torch_threads']}, "
+          f"median of {args.repeats} run(s) per d")  # fmt: skip
+    print("| d | surrogate | median ms / iter | p90 ms / iter | peak RSS MB |")
+    print("| ---: | --- | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['dim']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | {r['peak_rss_mb']:.0f} |")
+        print(f"| {r['dim']} | {r['surrogate']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} "
+              f"| {r['peak_rss_mb']:.0f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

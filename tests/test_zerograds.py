@@ -181,3 +181,50 @@ def test_device_auto_picks_cpu_without_cuda():
     assert opt.device.type == expected
     with pytest.raises(ValueError, match="device"):
         zg.make_optimizer("zerograds", np.zeros(3), device="tpu:9")
+
+
+def test_auto_surrogate_is_linear_ridge_above_the_buffer_size():
+    from zg_control.optimizers._zg_ridge import RidgeSurrogate
+    from zg_control.surrogate import Surrogate
+
+    assert isinstance(zg.make_optimizer("zerograds", np.zeros(64)).surrogate, Surrogate)
+    opt = zg.make_optimizer("zerograds", np.zeros(65))
+    assert isinstance(opt.surrogate, RidgeSurrogate) and opt.k_theta == 1
+    opt = zg.make_optimizer("zerograds", np.zeros(65), surrogate="mlp")
+    assert isinstance(opt.surrogate, Surrogate) and opt.k_theta == 3
+
+
+@pytest.mark.parametrize("batch_intercepts", [True, False])
+def test_ridge_surrogate_recovers_a_linear_gradient(batch_intercepts):
+    # m = 64 samples in d = 32 pin down a plane: the slope must be the true gradient, even with
+    # a different offset per batch (which only per-batch intercepts may ignore)
+    from zg_control.optimizers._zg_ridge import RidgeSurrogate
+
+    rng = np.random.default_rng(0)
+    d, g = 32, rng.standard_normal(32)
+    sur = RidgeSurrogate(d, buffer_size=64, ridge=1e-6, batch_intercepts=batch_intercepts)
+    for k in range(4):
+        X = 0.1 * rng.standard_normal((16, d))
+        sur.add(X, X @ g + (5.0 * k if batch_intercepts else 0.0))
+    err = sur.fit(np.zeros(d), 0.1)
+    value, grad = sur.value_and_grad(np.zeros(d))
+    assert err < 1e-6 and np.allclose(grad, g, atol=1e-3)
+    X = rng.standard_normal((3, d))
+    assert np.allclose(sur.predict(X) - sur.predict(np.zeros((1, d))), X @ g, atol=1e-2)
+
+
+def test_high_dimensional_staircase_descends_and_ridge_state_resumes():
+    x0 = np.zeros(2000)
+    res = zg.minimize(staircase, x0, "zerograds", budget=2000, seed=0, lr=0.03)
+    assert staircase(res.optimizer.recommendation[None])[0] < 0.8 * staircase(x0[None])[0]
+
+    kwargs = dict(seed=5, bounds=(-2.0, 2.0), sigma=0.1)
+    ref = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
+    full = _run(ref, staircase, 12)
+    first = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
+    _run(first, staircase, 6)
+    state = copy.deepcopy(first.state_dict())
+    _assert_plain(state)
+    fresh = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
+    fresh.load_state_dict(state)
+    assert np.array_equal(_run(fresh, staircase, 6), full[6:])

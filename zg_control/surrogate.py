@@ -201,6 +201,14 @@ class Surrogate:
             err = float(loss.detach())
         return err
 
+    @torch.no_grad()
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Surrogate losses at ``X (n, d)`` under the current fit. Shape ``(n,)``."""
+        xt = torch.as_tensor(X, dtype=torch.float32).to(self.device)
+        h = self.net((xt - self.centre) / self.scale).double().cpu().numpy()
+        h = h * self.y_std + self.y_mean
+        return np.exp(h) + self.y_min if self.log_targets else h
+
     def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Surrogate loss and its gradient at ``x (d,)``, in the units of ``x`` and the loss.
 
@@ -228,6 +236,13 @@ class Surrogate:
             "y": self.y.cpu().numpy().copy(),
             "size": self.size,
             "head": self.head,
+            "fit": [
+                self.centre.cpu().numpy().copy(),
+                self.scale,
+                self.y_mean,
+                self.y_std,
+                self.y_min,
+            ],  # fmt: skip
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -236,6 +251,8 @@ class Surrogate:
         self.X.copy_(torch.as_tensor(state["X"]))
         self.y.copy_(torch.as_tensor(state["y"]))
         self.size, self.head = int(state["size"]), int(state["head"])
+        centre, self.scale, self.y_mean, self.y_std, self.y_min = state["fit"]
+        self.centre = torch.as_tensor(centre, dtype=torch.float32).to(self.device)
 
 
 def optimizer_state_to_numpy(obj: Any) -> Any:

@@ -1,0 +1,42 @@
+"""Study helper: one method on tasks of the comparison suite (``zg_control.compare``), serially.
+
+Baselines get the suite's ``METHOD_DEFAULTS``; ``--options`` are merged on top. Prints one JSON
+line per task with the final loss per seed.
+
+    python experiments/study_suite.py --tasks hopper-seq walker-seq --method zerograds \
+        --seeds 0 1 --options '{"lr": 0.02}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from zg_control.compare import METHOD_DEFAULTS, get_task, run_one
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--tasks", nargs="+", default=["staircase-1000"])
+    p.add_argument("--method", default="zerograds")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--budget", type=int, default=0, help="0: the task's budget")
+    p.add_argument("--options", type=json.loads, default={})
+    p.add_argument("--tag", default="")
+    a = p.parse_args()
+    opts = {**METHOD_DEFAULTS.get(a.method, {}), **a.options}
+    for task in a.tasks:
+        budget = a.budget or get_task(task).budget
+        recs = [run_one(task, a.method, s, budget, opts, quick=False) for s in a.seeds]
+        losses = [round(float(r.get("final_loss", r.get("loss", np.nan))), 4) for r in recs]
+        bad = [r.get("error") for r in recs if r.get("status") != "ok"]
+        med = float(np.median(losses))
+        print(json.dumps({"tag": a.tag, "task": task, "method": a.method, "opts": a.options,
+                          "budget": budget, "losses": losses, "median": med, "errors": bad}),
+              flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
