@@ -1,0 +1,108 @@
+"""Dimension sweep: does each method still improve at tens of thousands of parameters?
+
+    python experiments/scaling.py                      # staircase, d = 10 ... 35 000, 2 seeds
+    python experiments/scaling.py --quick              # d = 10, 100; tiny budget (tests)
+
+The problem is an analytic loss with zero gradient almost everywhere (default ``staircase``:
+mean squared distance to 1 after rounding to a 0.1 grid; 1 at ``x0 = 0``, bounds ``[-2, 2]``),
+at the same episode budget for every dimension. Each run gets a fresh worker process, so its
+peak resident memory (``ru_maxrss``, imports included) is its own. Writes to ``--out_dir``
+(default ``experiments/results/scaling``): the runs (``runs.jsonl`` etc., as compare.py) plus
+``scaling.md`` (final loss, optimizer time per iteration excluding the function, peak memory)
+and ``scaling.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from _common import RESULTS, parse_args
+
+from zg_control.compare import DEFAULT_METHODS, load_runs, run_comparison
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@dataclasses.dataclass
+class Args:
+    function: str = "staircase"
+    dims: tuple[int, ...] = (10, 100, 1000, 10000, 35000)
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    seeds: tuple[int, ...] = (0, 1)
+    budget: int = 2000  # episodes per run, the same at every dimension
+    workers: int = 2
+    out_dir: str | None = None  # default experiments/results/scaling (or scaling_quick)
+    quick: bool = False  # d = 10, 100 and 48 episodes
+
+
+# (column, record field, scale, format) of the table and the plot panels
+METRICS = (
+    ("final loss", "final_loss", 1.0, "{:.3g}"),
+    ("optimizer ms / iteration", "overhead_per_iter", 1e3, "{:.3g}"),
+    ("peak RSS MB", "peak_rss_mb", 1.0, "{:.0f}"),
+)
+
+
+def medians(runs: list[dict], dims: list[int], methods: list[str], key: str) -> np.ndarray:
+    """Median of ``key`` per (method, dim) over seeds. Shape ``(n_methods, n_dims)``."""
+    out = np.full((len(methods), len(dims)), np.nan)
+    for i, m in enumerate(methods):
+        for j, d in enumerate(dims):
+            vals = [r[key] for r in runs if r["method"] == m and r["dim"] == d]
+            if vals:
+                out[i, j] = np.median(vals)
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(Args, argv, __doc__.split("\n\n")[0])
+    dims = [10, 100] if args.quick else list(args.dims)
+    budget = 48 if args.quick else args.budget
+    out = Path(args.out_dir or RESULTS / ("scaling_quick" if args.quick else "scaling"))
+    # 1. one run per (dimension, method, seed), each in a fresh process
+    tasks = [f"{args.function}-{d}" for d in dims]
+    run_comparison(
+        tasks, list(args.methods), list(args.seeds), budget=budget, out_dir=out,
+        workers=args.workers, fresh_workers=True,
+    )  # fmt: skip
+    runs = [
+        r for r in load_runs(out / "runs.jsonl")
+        if r["status"] == "ok" and r["task"] in tasks and r["budget"] == budget
+    ]  # fmt: skip
+    methods = [m for m in args.methods if any(r["method"] == m for r in runs)]
+    # 2. table: one block per metric, rows = methods, columns = dimensions
+    lines = [
+        f"# Scaling: {args.function}, {budget} episodes per run, seeds {list(args.seeds)}",
+        "",
+        "Medians over seeds. Optimizer time excludes the loss evaluations; peak RSS is the",
+        "worker's maximum resident set (imports of torch/MuJoCo included).",
+        "",
+    ]
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(5 * len(METRICS), 4), dpi=100)
+    for ax, (title, key, scale, fmt) in zip(axes, METRICS, strict=True):
+        table = medians(runs, dims, methods, key) * scale
+        lines += [f"## {title}", "", "| method | " + " | ".join(f"d = {d}" for d in dims) + " |",
+                  "|---" * (len(dims) + 1) + "|"]  # fmt: skip
+        for m, row in zip(methods, table, strict=True):
+            cells = [fmt.format(v) if np.isfinite(v) else "—" for v in row]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+            ax.plot(dims, row, marker="o", label=m)
+        lines.append("")
+        ax.set(xscale="log", xlabel="dimension d", title=title)
+        if key != "final_loss":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "scaling.png")
+    plt.close(fig)
+    (out / "scaling.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The comparison runner (zg_control.compare) and the experiment scripts, end to end, tiny."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from zg_control.compare import (
+    DEFAULT_TASKS,
+    SUITE,
+    episodes_to,
+    get_task,
+    load_runs,
+    resolve_options,
+    run_comparison,
+)
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def load_script(name: str):
+    """Import ``experiments/<name>.py`` as a module (its ``main(argv)`` is the entry point)."""
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        spec = importlib.util.spec_from_file_location(f"exp_{name}", EXPERIMENTS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    return module
+
+
+def check_outputs(out: Path, tasks: list[str], methods: list[str], seeds: list[int]) -> list:
+    """Every expected output exists and is consistent; returns the run records."""
+    runs = load_runs(out / "runs.jsonl")
+    assert len(runs) == len(tasks) * len(methods) * len(seeds)
+    assert {(r["task"], r["method"], r["seed"]) for r in runs} == {
+        (t, m, s) for t in tasks for m in methods for s in seeds
+    }
+    with (out / "runs.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(runs)
+    summary = (out / "summary.md").read_text()
+    for name in methods + tasks:
+        assert name in summary
+    for t in tasks:
+        img = mpimg.imread(out / f"curves_{t}.png")
+        assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    return runs
+
+
+@pytest.mark.slow
+def test_run_comparison_in_a_process_pool(tmp_path):
+    tasks, methods, seeds = ["staircase-1000", "keyframe-spline"], ["prdpt", "cmaes"], [0, 1]
+    out = run_comparison(tasks, methods, seeds, out_dir=tmp_path, quick=True, workers=2)
+    runs = check_outputs(out, tasks, methods, seeds)
+    for r in runs:
+        assert r["status"] == "ok", r.get("error")
+        assert r["n_evals"] <= r["budget"] == 40
+        assert np.isfinite(r["final_loss"]) and r["final_loss"] <= r["curve"][0][1] + 1e-12
+        losses = [c[1] for c in r["curve"]]
+        assert losses == sorted(losses, reverse=True)  # best-so-far never increases
+        assert r["wall_time"] > 0 and 0 <= r["fn_time"] <= r["wall_time"]
+    assert {r["dim"] for r in runs if r["task"] == "staircase-1000"} == {50}  # quick shrinks d
+    # the summary's final-loss cell is the median over seeds
+    key = ("keyframe-spline", "cmaes")
+    finals = [r["final_loss"] for r in runs if (r["task"], r["method"]) == key]
+    assert f"{np.median(finals):.4g}" in (out / "summary.md").read_text()
+
+
+def test_failed_runs_are_recorded_and_resume_skips_done_runs(tmp_path):
+    bad = {"sa": {"no_such_option": 1}}
+    out = run_comparison(["toy"], ["sa", "random"], [0], out_dir=tmp_path, quick=True,
+                         workers=1, method_options=bad, verbose=False)  # fmt: skip
+    runs = {r["method"]: r for r in load_runs(out / "runs.jsonl")}
+    assert runs["random"]["status"] == "ok"
+    assert runs["sa"]["status"] == "failed" and "no_such_option" in runs["sa"]["error"]
+    assert "Failed runs" in (out / "summary.md").read_text()
+    n_lines = len((out / "runs.jsonl").read_text().splitlines())
+    run_comparison(["toy"], ["sa", "random"], [0], out_dir=tmp_path, quick=True, workers=1,
+                   verbose=False)  # fmt: skip
+    lines = (out / "runs.jsonl").read_text().splitlines()
+    assert len(lines) == n_lines + 1  # only the failed run was repeated, now without bad options
+    assert json.loads(lines[-1])["method"] == "sa"
+    assert all(r["status"] == "ok" for r in load_runs(out / "runs.jsonl"))
+
+
+def test_suite_covers_the_required_problems():
+    kinds = {spec.kind for spec in SUITE.values()}
+    assert kinds == {"analytic", "animation", "gym"}
+    dims = [SUITE[t].dim for t in DEFAULT_TASKS]
+    assert min(dims) == 1 and max(dims) >= 6000
+    for env in ("cheetah", "hopper", "walker", "ant"):
+        assert f"{env}-spline" in SUITE and f"{env}-seq" in SUITE
+    assert "hopper-policy" in DEFAULT_TASKS and "staircase-1000" in DEFAULT_TASKS
+
+
+def test_suite_builds_the_dimension_it_declares():
+    for name in ("cheetah-spline", "walker-seq", "hopper-policy", "jump-spline"):
+        problem = SUITE[name].build()
+        try:
+            assert problem.dim == SUITE[name].dim
+            loss = problem.fn(problem.x0[None])
+            assert loss.shape == (1,) and np.isfinite(loss[0])
+        finally:
+            problem.close()
+
+
+def test_get_task_resolve_options_and_thresholds():
+    spec = get_task("staircase-123")
+    assert spec.dim == 123 and spec.build().dim == 123
+    with pytest.raises(ValueError, match="unknown task"):
+        get_task("nope-3")
+    toy = SUITE["toy"]
+    assert resolve_options("sa", toy, 400)["step"] == pytest.approx(0.1 * toy.scale)
+    assert resolve_options("spsa", SUITE["cheetah-seq"], 3000)["expected_iters"] == 1500
+    assert resolve_options("prdpt", SUITE["cheetah-seq"], 3000, {"lr": 0.5})["lr"] == 0.5
+    curve = [[16, 3.0], [32, 1.0], [48, 0.5]]
+    assert episodes_to(curve, 1.0) == 32 and episodes_to(curve, 0.1) == float("inf")
+
+
+def test_compare_script_quick(tmp_path):
+    compare = load_script("compare")
+    argv = ["--quick", "--tasks", "toy", "keyframe-spline", "--methods", "zerograds", "random",
+            "--seeds", "0", "--workers", "1", "--out_dir", str(tmp_path)]  # fmt: skip
+    out = compare.main(argv)
+    runs = check_outputs(out, ["toy", "keyframe-spline"], ["zerograds", "random"], [0])
+    assert all(r["status"] == "ok" for r in runs)
+
+
+def test_scaling_script_quick(tmp_path):
+    scaling = load_script("scaling")
+    # one process (a fresh process per run, the script's default, is slow to start)
+    argv = "--quick --methods zerograds cmaes --seeds 0 --workers 1 --out_dir".split()
+    argv.append(str(tmp_path))
+    out = scaling.main(argv)
+    runs = load_runs(out / "runs.jsonl")
+    assert sorted((r["dim"], r["method"]) for r in runs) == [
+        (10, "cmaes"), (10, "zerograds"), (100, "cmaes"), (100, "zerograds")
+    ]  # fmt: skip
+    for r in runs:
+        assert r["status"] == "ok" and r["peak_rss_mb"] > 10 and r["overhead_per_iter"] > 0
+    table = (out / "scaling.md").read_text()
+    assert "d = 100" in table and "zerograds" in table and "peak RSS MB" in table
+    assert mpimg.imread(out / "scaling.png").ndim == 3

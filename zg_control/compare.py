@@ -1,0 +1,530 @@
+"""The comparison suite and its runner: tasks x methods x seeds at an equal episode budget.
+
+:data:`SUITE` names the problems (analytic controls, the ``envs/`` animation tasks, Gymnasium v5
+locomotion open loop as spline knots and per control step, one policy). Each
+:class:`TaskSpec` builds its batched loss lazily, inside the worker that runs it, so nothing
+but names crosses process boundaries. Names ``"<function>-<d>"`` for any analytic function of
+:mod:`zg_control.functions` (e.g. ``"staircase-35000"``) are understood too (:func:`get_task`).
+
+:func:`run_comparison` runs every (task, method, seed) in a process pool (one thread per
+worker: torch, BLAS and MuJoCo), appends one JSON line per finished run to ``runs.jsonl`` (a run
+that raises is recorded with ``status = "failed"`` and its error), skips runs already recorded
+(resume), then writes ``runs.csv``, ``summary.md`` and one PNG per task (:func:`write_report`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing as mp
+import os
+import re
+import resource
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# sigma-like options are in units of the parameters: open-loop controls live in [-1, 1]. Chosen by
+# a one-seed sweep on cheetah-seq and jump-spline (experiments/results/baseline_sweep.md).
+METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "zerograds": {},  # the method's own defaults (tuned in zerograds.py)
+    "prdpt": {"sigma": 0.1, "lr": 0.05},
+    "cmaes": {"sigma": 0.1},
+    "spsa": {"c": 0.1, "first_step": 0.05},
+    "sa": {"step": 0.1},
+    "ga": {"sigma": 0.1},
+    "random": {"sigma": 0.3},  # pure random search around x0: the floor
+}
+DEFAULT_METHODS = tuple(METHOD_DEFAULTS)
+SCALED_OPTIONS = ("sigma", "step", "c", "first_step", "lr", "sigma_final")
+CURVE_POINTS = 256  # best-loss curve points kept per run
+
+
+@dataclasses.dataclass
+class Problem:
+    """A built task. ``fn``: ``(n, d) -> (n,)``; ``x0``: shape ``(d,)``; ``bounds``: ``None`` or
+    ``(low (d,), high (d,))``; ``close`` releases threads and simulators."""
+
+    fn: Callable[[np.ndarray], np.ndarray]
+    x0: np.ndarray
+    bounds: tuple[np.ndarray, np.ndarray] | None
+    close: Callable[[], None] = lambda: None
+
+    @property
+    def dim(self) -> int:
+        return int(self.x0.size)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSpec:
+    """A named problem of the suite.
+
+    Attributes:
+        name: key in :data:`SUITE`.
+        builder: ``builder(quick, seed) -> Problem`` (``quick``: short horizon, few dims;
+            ``seed``: the run's seed, e.g. for a policy's initial weights).
+        budget: default episode budget of a full run.
+        kind: ``"analytic"``, ``"animation"`` or ``"gym"``.
+        dim: dimension of the full problem (for tables; the built one is authoritative).
+        threshold: fixed loss to reach, or ``None``: ``THRESHOLD_FRACTION`` of the best method's
+            median improvement over ``x0`` (see :func:`thresholds`).
+        scale: multiplies the sigma-like options (``SCALED_OPTIONS``) of every method.
+        ms_per_episode: rough single-thread cost, used only to start long runs first.
+    """
+
+    name: str
+    builder: Callable[[bool, int], Problem]
+    budget: int
+    kind: str
+    dim: int
+    threshold: float | None = None
+    scale: float = 1.0
+    ms_per_episode: float = 0.05
+
+    def build(self, quick: bool = False, seed: int = 0) -> Problem:
+        return self.builder(quick, seed)
+
+
+def _analytic(name: str, dim: int, half_width: float | None, quick: bool, seed: int) -> Problem:
+    from .functions import get_function
+
+    fn, x0 = get_function(name, None if name == "toy" else (min(dim, 50) if quick else dim))
+    if half_width is None:
+        return Problem(fn, x0, None)
+    return Problem(fn, x0, (-np.full(x0.size, half_width), np.full(x0.size, half_width)))
+
+
+def _mujoco(
+    env: str, param: str, horizon: int | None, knots: int | None, quick: bool, seed: int
+) -> Problem:
+    from .objective import make_objective
+
+    kw: dict[str, Any] = {"parameterization": param, "nthread": 1, "seed": seed}
+    if quick:  # short episodes; the animation tasks need their full horizon to be scored
+        horizon = horizon if env.startswith("zg_control/") else 10
+        knots = min(knots, 4) if knots else None
+    if horizon is not None:
+        kw["horizon"] = horizon
+    if param == "spline":
+        kw["n_knots"] = knots
+    if param == "policy":
+        kw["hidden"] = (8,) if quick else (32,)
+    f = make_objective(env, **kw)
+    return Problem(f, f.x0, f.bounds, f.close)
+
+
+# name: (kind, budget, d, ms per episode, env id, parameterization, horizon, knots).
+# Animation tasks keep their env's horizon (None); gym spline tasks have d = 96.
+_MUJOCO_TASKS = {
+    "jump-spline": ("animation", 2000, 75, 5, "zg_control/Jump-v0", "spline", None, 25),
+    "throw-spline": ("animation", 2000, 50, 3, "zg_control/Throw-v0", "spline", None, 25),
+    "keyframe-spline": ("animation", 2000, 75, 1.3, "zg_control/Keyframe-v0", "spline", None, 25),
+    "push-spline": ("animation", 2000, 50, 4.7, "zg_control/Push-v0", "spline", None, 25),
+    "jump-seq": ("animation", 2000, 300, 5, "zg_control/Jump-v0", "sequence", None, None),
+    "keyframe-seq": ("animation", 2000, 225, 1.3, "zg_control/Keyframe-v0", "sequence", None, None),
+    "cheetah-spline": ("gym", 2000, 96, 4, "HalfCheetah-v5", "spline", 100, 16),
+    "hopper-spline": ("gym", 2000, 96, 3, "Hopper-v5", "spline", 100, 32),
+    "walker-spline": ("gym", 2000, 96, 3, "Walker2d-v5", "spline", 100, 16),
+    "ant-spline": ("gym", 2000, 96, 23, "Ant-v5", "spline", 100, 12),
+    "cheetah-seq": ("gym", 3000, 600, 4, "HalfCheetah-v5", "sequence", 100, None),
+    "hopper-seq": ("gym", 3000, 1200, 10, "Hopper-v5", "sequence", 400, None),
+    "walker-seq": ("gym", 3000, 1200, 7, "Walker2d-v5", "sequence", 200, None),
+    "ant-seq": ("gym", 3000, 1000, 29, "Ant-v5", "sequence", 125, None),
+    "cheetah-seq-6k": ("gym", 3000, 6000, 45, "HalfCheetah-v5", "sequence", 1000, None),
+    "ant-seq-6k": ("gym", 3000, 6000, 160, "Ant-v5", "sequence", 750, None),
+    "hopper-policy": ("gym", 2000, 483, 6, "Hopper-v5", "policy", 200, None),
+}
+SUITE: dict[str, TaskSpec] = {
+    "toy": TaskSpec("toy", partial(_analytic, "toy", 1, None), 400, "analytic", 1,
+                    threshold=0.5, scale=3.0),
+    "staircase-1000": TaskSpec("staircase-1000", partial(_analytic, "staircase", 1000, 2.0),
+                               4000, "analytic", 1000),
+    **{name: TaskSpec(name, partial(_mujoco, *rest), budget, kind, dim, ms_per_episode=ms)
+       for name, (kind, budget, dim, ms, *rest) in _MUJOCO_TASKS.items()},
+}  # fmt: skip
+# The default comparison (ant-seq-6k and the per-step animation tasks are opt-in: cost).
+DEFAULT_TASKS = tuple(n for n in SUITE if n not in ("ant-seq-6k", "jump-seq", "keyframe-seq"))
+
+
+def get_task(name: str) -> TaskSpec:
+    """The spec ``name`` from :data:`SUITE`, or an analytic ``"<function>-<d>"`` problem
+    (bounds ``[-2, 2]``, budget 2000)."""
+    if name in SUITE:
+        return SUITE[name]
+    from .functions import FUNCTIONS
+
+    m = re.fullmatch(r"([a-z]+)-(\d+)", name)
+    if m and m.group(1) in FUNCTIONS and m.group(1) != "toy":
+        d = int(m.group(2))
+        return TaskSpec(name, partial(_analytic, m.group(1), d, 2.0), 2000, "analytic", d)
+    raise ValueError(
+        f"unknown task {name!r}; choose from {', '.join(SUITE)} or '<function>-<d>' with a "
+        f"function of zg_control.functions.FUNCTIONS"
+    )
+
+
+def resolve_options(
+    method: str, spec: TaskSpec, budget: int, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Options for ``method`` on ``spec``: ``METHOD_DEFAULTS``, budget-aware settings, sigma-like
+    options times ``spec.scale``, then ``overrides`` (taken as given)."""
+    from .optimizers import make_config
+
+    opts = dict(METHOD_DEFAULTS.get(method, {}))
+    if method == "spsa":
+        opts.setdefault("expected_iters", max(1, budget // 2))
+    if spec.scale != 1.0:
+        cfg = make_config(method, **opts)
+        for key in SCALED_OPTIONS:
+            value = getattr(cfg, key, None)
+            if isinstance(value, float):
+                opts[key] = value * spec.scale
+    return {**opts, **(overrides or {})}
+
+
+def _downsample(curve: list[tuple[float, float]], n: int = CURVE_POINTS) -> list[list[float]]:
+    if len(curve) <= n:
+        return [list(p) for p in curve]
+    idx = np.unique(np.linspace(0, len(curve) - 1, n).round().astype(int))
+    return [list(curve[i]) for i in idx]
+
+
+def run_one(
+    task: str, method: str, seed: int, budget: int, options: dict[str, Any], quick: bool
+) -> dict[str, Any]:
+    """One run; never raises. Returns the JSON record (see :func:`run_comparison`)."""
+    from . import minimize
+
+    rec: dict[str, Any] = {"task": task, "method": method, "seed": seed, "budget": budget,
+                           "quick": quick, "options": options, "status": "failed"}  # fmt: skip
+    problem = None
+    try:
+        spec = get_task(task)
+        rec.update(kind=spec.kind, threshold_fixed=spec.threshold)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        problem = spec.build(quick, seed)
+        rec["dim"] = problem.dim
+        rec["loss_x0"] = float(np.asarray(problem.fn(problem.x0[None]))[0])  # not charged
+        fn_times: list[float] = []  # one per call: the iterations, then the final evaluation
+
+        def timed(X: np.ndarray) -> np.ndarray:
+            t = time.perf_counter()
+            y = problem.fn(X)
+            fn_times.append(time.perf_counter() - t)
+            return y
+
+        start = time.perf_counter()
+        res = minimize(timed, problem.x0, method, budget, seed, bounds=problem.bounds, **options)
+        wall = time.perf_counter() - start
+        curve = [(h["n_evals"], h["best_loss"]) for h in res.history]
+        curve.append((float(res.n_evals), min(res.loss, curve[-1][1] if curve else np.inf)))
+        # optimizer time per iteration: the median is robust to first-call costs (lazy imports)
+        n = len(res.history)
+        steps = np.diff([0.0] + [h["time"] for h in res.history]) - np.asarray(fn_times[:n])
+        rec.update(
+            status="ok", final_loss=res.loss, n_evals=res.n_evals, n_iters=n, wall_time=wall,
+            fn_time=float(sum(fn_times)), overhead_per_iter=float(np.median(steps)) if n else 0.0,
+            peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            rss_before_mb=rss0, curve=_downsample(curve),
+        )  # fmt: skip
+    except Exception as err:  # recorded, not raised: one bad run must not stop the rest
+        rec["error"] = f"{type(err).__name__}: {err}"
+        rec["traceback"] = traceback.format_exc(limit=8)
+    finally:
+        if problem is not None:
+            try:
+                problem.close()
+            except Exception:
+                pass
+    return rec
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _key(rec: dict[str, Any]) -> tuple:
+    return (rec["task"], rec["method"], int(rec["seed"]), int(rec["budget"]), bool(rec["quick"]))
+
+
+def load_runs(path: Path) -> list[dict[str, Any]]:
+    """Records of ``runs.jsonl``, the latest per (task, method, seed, budget, quick)."""
+    latest: dict[tuple, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                latest[_key(rec)] = rec
+    return list(latest.values())
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def run_comparison(
+    tasks: list[str],
+    methods: list[str],
+    seeds: list[int],
+    *,
+    budget: int | None = None,
+    out_dir: str | os.PathLike = "experiments/results",
+    workers: int = 2,
+    quick: bool = False,
+    method_options: dict[str, dict[str, Any]] | None = None,
+    resume: bool = True,
+    fresh_workers: bool = False,
+    verbose: bool = True,
+) -> Path:
+    """Run ``tasks x methods x seeds`` and write the results under ``out_dir``; returns it.
+
+    Args:
+        budget: episodes per run; ``None`` = each task's own (``quick``: 40).
+        workers: processes (each single-threaded); ``<= 1`` runs in this process.
+        quick: short horizons and small dimensions (for tests).
+        method_options: per-method overrides of :data:`METHOD_DEFAULTS`.
+        resume: skip runs already recorded with status "ok" in ``runs.jsonl``.
+        fresh_workers: one process per run, so ``peak_rss_mb`` is that run's own.
+
+    Writes ``runs.jsonl`` (one record per run: task, kind, dim, method, seed, budget, options,
+    status, error, final_loss, loss_x0, n_evals, wall_time, fn_time, overhead_per_iter,
+    peak_rss_mb, curve = [[episodes, best loss], ...]), and from all records in it ``runs.csv``,
+    ``summary.md`` and ``curves_<task>.png``.
+    """
+    from .optimizers import OPTIMIZERS
+
+    specs = {t: get_task(t) for t in tasks}
+    bad = [m for m in methods if m not in OPTIMIZERS]
+    if bad or not seeds or not methods:
+        raise ValueError(f"unknown methods {bad} (known: {', '.join(OPTIMIZERS)}) or none given")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl = out / "runs.jsonl"
+    done = {_key(r) for r in load_runs(jsonl) if r["status"] == "ok"} if resume else set()
+    jobs = []
+    for t, spec in specs.items():
+        b = int(budget or (40 if quick else spec.budget))
+        for m in methods:
+            opts = resolve_options(m, spec, b, (method_options or {}).get(m))
+            for s in seeds:
+                if (t, m, int(s), b, quick) not in done:
+                    jobs.append((spec.ms_per_episode * b, (t, m, int(s), b, opts, quick)))
+    jobs.sort(key=lambda j: -j[0])  # long runs first
+    start = time.perf_counter()
+
+    def record(rec: dict[str, Any], i: int) -> None:
+        with jsonl.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        if verbose:
+            loss = rec.get("final_loss", float("nan"))
+            print(
+                f"[{i}/{len(jobs)} {time.perf_counter() - start:7.0f}s] {rec['task']} "
+                f"{rec['method']} seed {rec['seed']}: {rec['status']} loss {loss:.4g} "
+                f"({rec.get('wall_time', 0.0):.1f}s) {rec.get('error', '')}",
+                flush=True,
+            )
+
+    if workers <= 1:
+        for i, (_, job) in enumerate(jobs, 1):
+            record(run_one(*job), i)
+    else:
+        saved = {v: os.environ.get(v) for v in _THREAD_VARS}
+        os.environ.update({v: "1" for v in _THREAD_VARS})  # inherited by spawned workers
+        try:
+            with ProcessPoolExecutor(
+                workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                max_tasks_per_child=1 if fresh_workers else None,
+            ) as pool:  # fmt: skip
+                futures = {pool.submit(run_one, *job): job for _, job in jobs}
+                for i, fut in enumerate(as_completed(futures), 1):
+                    try:
+                        rec = fut.result()
+                    except Exception as err:  # e.g. a worker killed by the OS
+                        t, m, s, b, opts, q = futures[fut]
+                        rec = {"task": t, "method": m, "seed": s, "budget": b, "quick": q,
+                               "options": opts, "status": "failed",
+                               "error": f"{type(err).__name__}: {err}"}  # fmt: skip
+                    record(rec, i)
+        finally:
+            for v, old in saved.items():
+                if old is None:
+                    os.environ.pop(v, None)
+                else:
+                    os.environ[v] = old
+    write_report(load_runs(jsonl), out)
+    return out
+
+
+# ------------------------------------------------------------------------------------ report
+THRESHOLD_FRACTION = 0.8
+_CSV_FIELDS = ("task", "kind", "dim", "method", "seed", "budget", "quick", "status",
+               "final_loss", "loss_x0", "threshold", "episodes_to_threshold", "n_evals",
+               "n_iters", "wall_time", "fn_time", "overhead_per_iter", "peak_rss_mb",
+               "error")  # fmt: skip
+
+
+def _order(methods: set[str]) -> list[str]:
+    return sorted(methods, key=lambda m: (DEFAULT_METHODS + (m,)).index(m))
+
+
+def _groups(records: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    """Successful runs by (task, budget, quick): suite order, then others by dimension."""
+    out: dict[tuple, list[dict[str, Any]]] = {}
+    for r in records:
+        if r["status"] == "ok":
+            out.setdefault((r["task"], r["budget"], r["quick"]), []).append(r)
+    names = list(SUITE)
+    rank = {g: (names.index(g[0]) if g[0] in names else len(names), v[0]["dim"], g[0], g[1])
+            for g, v in out.items()}  # fmt: skip
+    return dict(sorted(out.items(), key=lambda kv: rank[kv[0]]))
+
+
+def episodes_to(curve: list[list[float]], threshold: float) -> float:
+    """First episode count whose best loss is ``<= threshold`` (``inf`` if never)."""
+    for n, loss in curve:
+        if loss <= threshold:
+            return float(n)
+    return float("inf")
+
+
+def thresholds(runs: list[dict[str, Any]]) -> float:
+    """The task's fixed threshold, else ``L0 + THRESHOLD_FRACTION * (L* - L0)``: ``L0`` the
+    median loss at ``x0``, ``L*`` the best median final loss of any method (``nan`` if no
+    method improved on ``x0``)."""
+    fixed = runs[0].get("threshold_fixed")
+    if fixed is not None:
+        return float(fixed)
+    l0 = float(np.median([r["loss_x0"] for r in runs]))
+    best = min(
+        np.median([r["final_loss"] for r in runs if r["method"] == m])
+        for m in {r["method"] for r in runs}
+    )
+    return l0 + THRESHOLD_FRACTION * (best - l0) if best < l0 else float("nan")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}" if np.isfinite(x) else "—"
+
+
+def curve_on_grid(curve: list[list[float]], grid: np.ndarray) -> np.ndarray:
+    """Best loss at each episode count of ``grid`` (NaN before the first record)."""
+    c = np.asarray(curve, dtype=np.float64).reshape(-1, 2)
+    idx = np.searchsorted(c[:, 0], grid, side="right") - 1
+    return np.where(idx >= 0, c[np.maximum(idx, 0), 1], np.nan)
+
+
+def _plot(task: str, budget: int, runs: list[dict[str, Any]], thr: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = np.linspace(0, budget, 201)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for m in _order({r["method"] for r in runs}):
+        Y = np.array([curve_on_grid(r["curve"], grid) for r in runs if r["method"] == m])
+        ok = ~np.isnan(Y).any(axis=0)
+        q25, q50, q75 = np.percentile(Y[:, ok], [25, 50, 75], axis=0)
+        (line,) = ax.plot(grid[ok], q50, label=f"{m} ({len(Y)})", lw=1.5)
+        ax.fill_between(grid[ok], q25, q75, color=line.get_color(), alpha=0.2, lw=0)
+    ax.axhline(float(np.median([r["loss_x0"] for r in runs])), color="k", ls=":", lw=1,
+               label="x0")  # fmt: skip
+    if np.isfinite(thr):
+        ax.axhline(thr, color="grey", ls="--", lw=1, label="threshold")
+    ax.set(xlabel="episodes", ylabel="best loss (median, IQR)",
+           title=f"{task} (d = {runs[0]['dim']})")  # fmt: skip
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(records: list[dict[str, Any]], out: Path) -> None:
+    """Write ``runs.csv``, ``summary.md`` and ``curves_<task>.png`` from run records."""
+    import csv
+
+    groups = _groups(records)
+    thr = {g: thresholds(runs) for g, runs in groups.items()}
+    for g, runs in groups.items():
+        for r in runs:
+            r["threshold"] = thr[g]
+            r["episodes_to_threshold"] = episodes_to(r["curve"], thr[g])
+    with (out / "runs.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, _CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+    methods = _order({r["method"] for r in records})
+    head = "| task | d | budget | loss at x0 | " + " | ".join(methods) + " |"
+    rule = "|---" * (4 + len(methods)) + "|"
+    loss_rows, ep_rows, time_rows = [head, rule], [head.replace("loss at x0", "threshold"), rule], [
+        head.replace("loss at x0", "episode ms"), rule]  # fmt: skip
+    wins = dict.fromkeys(methods, 0)
+    for (task, budget, _), runs in groups.items():
+        by = {m: [r for r in runs if r["method"] == m] for m in methods}
+        med = {m: np.median([r["final_loss"] for r in v]) if v else np.nan for m, v in by.items()}
+        best = np.nanmin(list(med.values()))
+        cells, eps, times = [], [], []
+        for m in methods:
+            if not by[m]:
+                cells.append("")
+                eps.append("")
+                times.append("")
+                continue
+            q25, q75 = np.percentile([r["final_loss"] for r in by[m]], [25, 75])
+            cell = f"{_fmt(med[m])} [{_fmt(q25)}, {_fmt(q75)}]"
+            if med[m] <= best:
+                wins[m] += 1
+                cell = f"**{cell}**"
+            cells.append(cell)
+            e = np.array([r["episodes_to_threshold"] for r in by[m]])
+            e_med = np.median(e)
+            eps.append(f"{_fmt(e_med) if np.isfinite(e_med) else f'>{budget}'} "
+                       f"({int(np.isfinite(e).sum())}/{len(e)})")  # fmt: skip
+            wall = np.median([r["wall_time"] for r in by[m]])
+            over = np.median([r["overhead_per_iter"] for r in by[m]]) * 1e3
+            times.append(f"{wall:.1f} s ({over:.2g} ms/it)")
+        ep_ms = np.median([r["fn_time"] / max(r["n_evals"], 1) for r in runs]) * 1e3
+        lead = f"| {task} | {runs[0]['dim']} | {budget} | "
+        loss_rows.append(lead + f"{_fmt(np.median([r['loss_x0'] for r in runs]))} | "
+                         + " | ".join(cells) + " |")  # fmt: skip
+        ep_rows.append(lead + f"{_fmt(thr[(task, budget, _)])} | " + " | ".join(eps) + " |")
+        time_rows.append(lead + f"{ep_ms:.2g} | " + " | ".join(times) + " |")
+        _plot(task, budget, runs, thr[(task, budget, _)],
+              out / f"curves_{re.sub(r'[^A-Za-z0-9_.-]', '_', task)}.png")  # fmt: skip
+    failed = [r for r in records if r["status"] != "ok"]
+    seeds = sorted({int(r["seed"]) for r in records})
+    text = [
+        "# Comparison at an equal episode budget",
+        "",
+        f"{len(records) - len(failed)} runs ok, {len(failed)} failed; seeds {seeds}. Loss: lower "
+        "is better (gym tasks: -return / horizon).",
+        "",
+        "## Final loss: median [25 %, 75 %] over seeds (best median in bold)",
+        "",
+        *loss_rows,
+        "",
+        "Best median per task: " + ", ".join(f"{m} {wins[m]}" for m in methods) + ".",
+        "",
+        "## Episodes to reach the threshold: median over seeds (runs that reached it / runs)",
+        "",
+        f"Threshold: fixed per task where given, else loss at x0 + {THRESHOLD_FRACTION} x (best "
+        "median final loss - loss at x0).",
+        "",
+        *ep_rows,
+        "",
+        "## Wall time per run: median (optimizer overhead per iteration, excluding episodes)",
+        "",
+        *time_rows,
+    ]
+    if failed:
+        text += ["", "## Failed runs", ""]
+        text += [f"- {r['task']} / {r['method']} / seed {r['seed']}: {r.get('error')}"
+                 for r in failed]  # fmt: skip
+    (out / "summary.md").write_text("\n".join(text) + "\n")
