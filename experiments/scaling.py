@@ -6,7 +6,7 @@
 The problem is an analytic loss with zero gradient almost everywhere (default ``staircase``:
 mean squared distance to 1 after rounding to a 0.1 grid; 1 at ``x0 = 0``, bounds ``[-2, 2]``),
 at the same episode budget for every dimension. Each run gets a fresh worker process, so its
-peak resident memory (``ru_maxrss``, imports included) is its own. Writes to ``--out_dir``
+peak resident memory (``VmHWM``, reset before the run) is its own. Writes to ``--out_dir``
 (default ``experiments/results/scaling``): the runs (``runs.jsonl`` etc., as compare.py) plus
 ``scaling.md`` (final loss, optimizer time per iteration excluding the function, peak memory)
 and ``scaling.png``.
@@ -33,7 +33,7 @@ class Args:
     dims: tuple[int, ...] = (10, 100, 1000, 10000, 35000)
     methods: tuple[str, ...] = DEFAULT_METHODS
     seeds: tuple[int, ...] = (0, 1)
-    budget: int = 2000  # episodes per run, the same at every dimension
+    budget: int = 10000  # episodes per run, the same at every dimension
     workers: int = 2
     out_dir: str | None = None  # default experiments/results/scaling (or scaling_quick)
     quick: bool = False  # d = 10, 100 and 48 episodes
@@ -44,6 +44,7 @@ METRICS = (
     ("final loss", "final_loss", 1.0, "{:.3g}"),
     ("optimizer ms / iteration", "overhead_per_iter", 1e3, "{:.3g}"),
     ("peak RSS MB", "peak_rss_mb", 1.0, "{:.0f}"),
+    ("memory added by the run MB", "added_mb", 1.0, "{:.0f}"),
 )
 
 
@@ -73,17 +74,20 @@ def main(argv: list[str] | None = None) -> Path:
         r for r in load_runs(out / "runs.jsonl")
         if r["status"] == "ok" and r["task"] in tasks and r["budget"] == budget
     ]  # fmt: skip
+    for r in runs:
+        r["added_mb"] = r["peak_rss_mb"] - r["rss_before_mb"]
     methods = [m for m in args.methods if any(r["method"] == m for r in runs)]
     # 2. table: one block per metric, rows = methods, columns = dimensions
     lines = [
         f"# Scaling: {args.function}, {budget} episodes per run, seeds {list(args.seeds)}",
         "",
-        "Medians over seeds. Optimizer time excludes the loss evaluations; peak RSS is the",
-        "worker's maximum resident set (imports of torch/MuJoCo included).",
+        "Medians over seeds. Optimizer time: median per iteration, loss evaluations excluded.",
+        "Peak RSS: the worker's peak resident memory during the run (imports of torch and MuJoCo",
+        "included); memory added: that peak minus the resident memory just before the run.",
         "",
     ]
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(5 * len(METRICS), 4), dpi=100)
-    for ax, (title, key, scale, fmt) in zip(axes, METRICS, strict=True):
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), dpi=100)
+    for ax, (title, key, scale, fmt) in zip(axes.ravel(), METRICS, strict=True):
         table = medians(runs, dims, methods, key) * scale
         lines += [f"## {title}", "", "| method | " + " | ".join(f"d = {d}" for d in dims) + " |",
                   "|---" * (len(dims) + 1) + "|"]  # fmt: skip
@@ -93,9 +97,9 @@ def main(argv: list[str] | None = None) -> Path:
             ax.plot(dims, row, marker="o", label=m)
         lines.append("")
         ax.set(xscale="log", xlabel="dimension d", title=title)
-        if key != "final_loss":
+        if key in ("overhead_per_iter", "peak_rss_mb"):
             ax.set_yscale("log")
-    axes[0].legend(fontsize=7)
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "scaling.png")
     plt.close(fig)

@@ -15,6 +15,8 @@ that raises is recorded with ``status = "failed"`` and its error), skips runs al
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import inspect
 import json
 import multiprocessing as mp
 import os
@@ -195,6 +197,42 @@ def _downsample(curve: list[tuple[float, float]], n: int = CURVE_POINTS) -> list
     return [list(curve[i]) for i in idx]
 
 
+_SOURCE_HASHES: dict[type, str] = {}
+
+
+def _source_hash(cls: type) -> str:
+    """Short hash of the file defining ``cls``, read when this process first ran it (close to
+    when it was imported), so results can be told apart when the method's code changes."""
+    if cls not in _SOURCE_HASHES:
+        src = Path(inspect.getsourcefile(cls) or "")
+        _SOURCE_HASHES[cls] = (
+            hashlib.sha1(src.read_bytes()).hexdigest()[:10] if src.is_file() else "?"
+        )
+    return _SOURCE_HASHES[cls]
+
+
+def _memory_mb() -> tuple[float, float]:
+    """``(resident, peak resident)`` of this process in MB: ``VmRSS``/``VmHWM`` from
+    ``/proc/self/status`` (Linux), else ``ru_maxrss`` for both (which survives ``exec``, so it
+    also counts the parent's memory in spawned workers)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        kb = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, flags=re.M))
+        return int(kb["VmRSS"]) / 1024, int(kb["VmHWM"]) / 1024
+    except (OSError, KeyError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return peak, peak
+
+
+def _reset_peak_memory() -> float:
+    """Reset the peak-resident counter (Linux ``clear_refs`` 5) and return the resident MB."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return _memory_mb()[0]
+
+
 def run_one(
     task: str, method: str, seed: int, budget: int, options: dict[str, Any], quick: bool
 ) -> dict[str, Any]:
@@ -207,7 +245,6 @@ def run_one(
     try:
         spec = get_task(task)
         rec.update(kind=spec.kind, threshold_fixed=spec.threshold)
-        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         problem = spec.build(quick, seed)
         rec["dim"] = problem.dim
         rec["loss_x0"] = float(np.asarray(problem.fn(problem.x0[None]))[0])  # not charged
@@ -219,9 +256,12 @@ def run_one(
             fn_times.append(time.perf_counter() - t)
             return y
 
+        rss_before = _reset_peak_memory()
         start = time.perf_counter()
         res = minimize(timed, problem.x0, method, budget, seed, bounds=problem.bounds, **options)
         wall = time.perf_counter() - start
+        rec["config"] = dataclasses.asdict(res.optimizer.config)
+        rec["code"] = _source_hash(type(res.optimizer))
         curve = [(h["n_evals"], h["best_loss"]) for h in res.history]
         curve.append((float(res.n_evals), min(res.loss, curve[-1][1] if curve else np.inf)))
         # optimizer time per iteration: the median is robust to first-call costs (lazy imports)
@@ -230,8 +270,7 @@ def run_one(
         rec.update(
             status="ok", final_loss=res.loss, n_evals=res.n_evals, n_iters=n, wall_time=wall,
             fn_time=float(sum(fn_times)), overhead_per_iter=float(np.median(steps)) if n else 0.0,
-            peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            rss_before_mb=rss0, curve=_downsample(curve),
+            peak_rss_mb=_memory_mb()[1], rss_before_mb=rss_before, curve=_downsample(curve),
         )  # fmt: skip
     except Exception as err:  # recorded, not raised: one bad run must not stop the rest
         rec["error"] = f"{type(err).__name__}: {err}"
@@ -291,12 +330,13 @@ def run_comparison(
         quick: short horizons and small dimensions (for tests).
         method_options: per-method overrides of :data:`METHOD_DEFAULTS`.
         resume: skip runs already recorded with status "ok" in ``runs.jsonl``.
-        fresh_workers: one process per run, so ``peak_rss_mb`` is that run's own.
+        fresh_workers: one process per run (nothing cached from earlier runs).
 
     Writes ``runs.jsonl`` (one record per run: task, kind, dim, method, seed, budget, options,
-    status, error, final_loss, loss_x0, n_evals, wall_time, fn_time, overhead_per_iter,
-    peak_rss_mb, curve = [[episodes, best loss], ...]), and from all records in it ``runs.csv``,
-    ``summary.md`` and ``curves_<task>.png``.
+    status, error, final_loss, loss_x0, n_evals, wall_time, fn_time, overhead_per_iter (median
+    optimizer seconds per iteration, excluding ``fn``), peak_rss_mb (peak resident MB during the
+    run), rss_before_mb (resident MB before it), curve = [[episodes, best loss], ...]), and from
+    all records in it ``runs.csv``, ``summary.md`` and ``curves_<task>.png``.
     """
     from .optimizers import OPTIMIZERS
 
@@ -321,7 +361,7 @@ def run_comparison(
 
     def record(rec: dict[str, Any], i: int) -> None:
         with jsonl.open("a") as fh:
-            fh.write(json.dumps(rec) + "\n")
+            fh.write(json.dumps(rec, default=str) + "\n")
         if verbose:
             loss = rec.get("final_loss", float("nan"))
             print(
@@ -367,7 +407,7 @@ THRESHOLD_FRACTION = 0.8
 _CSV_FIELDS = ("task", "kind", "dim", "method", "seed", "budget", "quick", "status",
                "final_loss", "loss_x0", "threshold", "episodes_to_threshold", "n_evals",
                "n_iters", "wall_time", "fn_time", "overhead_per_iter", "peak_rss_mb",
-               "error")  # fmt: skip
+               "rss_before_mb", "error")  # fmt: skip
 
 
 def _order(methods: set[str]) -> list[str]:
@@ -498,6 +538,11 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
         time_rows.append(lead + f"{ep_ms:.2g} | " + " | ".join(times) + " |")
         _plot(task, budget, runs, thr[(task, budget, _)],
               out / f"curves_{re.sub(r'[^A-Za-z0-9_.-]', '_', task)}.png")  # fmt: skip
+    versions = {}
+    for r in records:
+        if r["status"] == "ok":
+            versions.setdefault(r["method"], {}).setdefault(r.get("code", "?"), []).append(r)
+    mixed = {m: v for m, v in versions.items() if len(v) > 1}
     failed = [r for r in records if r["status"] != "ok"]
     seeds = sorted({int(r["seed"]) for r in records})
     text = [
@@ -523,6 +568,12 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
         "",
         *time_rows,
     ]
+    if mixed:
+        text += ["", "## Runs made with different versions of a method's code", ""]
+        for m, v in mixed.items():
+            parts = [f"{h}: {len(rs)} runs ({', '.join(sorted({r['task'] for r in rs}))})"
+                     for h, rs in v.items()]  # fmt: skip
+            text.append(f"- {m}: " + "; ".join(parts))
     if failed:
         text += ["", "## Failed runs", ""]
         text += [f"- {r['task']} / {r['method']} / seed {r['seed']}: {r.get('error')}"
