@@ -69,6 +69,7 @@ def test_run_comparison_in_a_process_pool(tmp_path):
         losses = [c[1] for c in r["curve"]]
         assert losses == sorted(losses, reverse=True)  # best-so-far never increases
         assert r["wall_time"] > 0 and 0 <= r["fn_time"] <= r["wall_time"]
+        assert len(r["code"]) == 10 and r["config"]["sigma"] == r["options"]["sigma"]
     assert {r["dim"] for r in runs if r["task"] == "staircase-1000"} == {50}  # quick shrinks d
     # the summary's final-loss cell is the median over seeds
     key = ("keyframe-spline", "cmaes")
