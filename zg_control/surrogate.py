@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
+
 ACTIVATIONS = {"leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
 
@@ -253,24 +255,3 @@ class Surrogate:
         self.size, self.head = int(state["size"]), int(state["head"])
         centre, self.scale, self.y_mean, self.y_std, self.y_min = state["fit"]
         self.centre = torch.as_tensor(centre, dtype=torch.float32).to(self.device)
-
-
-def optimizer_state_to_numpy(obj: Any) -> Any:
-    """Recursively turn the tensors of a torch optimiser state into numpy arrays."""
-    if isinstance(obj, torch.Tensor):
-        return {"__tensor__": obj.detach().cpu().numpy().copy()}
-    if isinstance(obj, dict):
-        return {k: optimizer_state_to_numpy(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [optimizer_state_to_numpy(v) for v in obj]
-    return obj
-
-
-def optimizer_state_from_numpy(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        if set(obj) == {"__tensor__"}:
-            return torch.as_tensor(obj["__tensor__"])
-        return {k: optimizer_state_from_numpy(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [optimizer_state_from_numpy(v) for v in obj]
-    return obj

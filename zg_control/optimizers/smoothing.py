@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
 from .base import Optimizer, OptimizerConfig
 
 _TORCH_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -159,16 +160,11 @@ class GaussianSmoothing(Optimizer):
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
-        sd = self.torch_opt.state_dict()
         return {
             "theta": self._theta_np(),
             "n_updates": self.n_updates,
             "eps": None if self._eps is None else self._eps.copy(),
-            "torch_state": {
-                str(k): {name: _to_numpy(v) for name, v in s.items()}
-                for k, s in sd["state"].items()
-            },
-            "lr": [float(g["lr"]) for g in sd["param_groups"]],
+            "torch_opt": optimizer_state_to_numpy(self.torch_opt.state_dict()),
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
@@ -176,18 +172,4 @@ class GaussianSmoothing(Optimizer):
             self.theta.copy_(torch.as_tensor(np.asarray(state["theta"], dtype=np.float64)))
         self.n_updates = int(state["n_updates"])
         self._eps = None if state["eps"] is None else np.array(state["eps"], dtype=np.float64)
-        sd = self.torch_opt.state_dict()
-        sd["state"] = {
-            int(k): {name: torch.as_tensor(np.array(v)) for name, v in s.items()}
-            for k, s in state["torch_state"].items()
-        }
-        for group, lr in zip(sd["param_groups"], state["lr"], strict=True):
-            group["lr"] = lr
-        self.torch_opt.load_state_dict(sd)
-
-
-def _to_numpy(value: Any) -> Any:
-    """Tensors -> numpy arrays (0-d for scalars); anything else unchanged."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy().copy()
-    return value
+        self.torch_opt.load_state_dict(optimizer_state_from_numpy(state["torch_opt"]))

@@ -33,10 +33,9 @@ import torch
 from ..surrogate import (
     ACTIVATIONS,
     Surrogate,
-    optimizer_state_from_numpy,
-    optimizer_state_to_numpy,
     resolve_device,
 )
+from ..torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
 from ._zg_ridge import RidgeSurrogate
 from .base import Optimizer, OptimizerConfig
 
