@@ -58,6 +58,12 @@ def test_beats_random_search_on_rosenbrock():
         {"antithetic": False, "inner_sigma": 0.0},
         {"optimizer": "sgd", "lr": 0.05},
         {"locality": 0.0, "buffer_size": 16},
+        {"shaping": "ranks"},
+        {"shaping": "normal"},
+        {"shaping": "clip"},
+        {"momentum": 0.5},
+        {"lr_final": 0.01, "lr_schedule": "cosine"},
+        {"plateau_patience": 3},
     ],
 )
 def test_variants_descend_on_sphere(options):
@@ -88,7 +94,8 @@ def test_same_seed_same_result_bit_for_bit():
 @pytest.mark.parametrize("between_ask_and_tell", [False, True])
 def test_state_dict_resume_is_identical(between_ask_and_tell):
     kwargs = dict(seed=7, bounds=(-2.0, 2.0), sigma=0.1, sigma_final=0.02,
-                  sigma_schedule="cosine", schedule_evals=640, n_features=8)  # fmt: skip
+                  sigma_schedule="cosine", schedule_evals=640, n_features=8, lr_final=0.005,
+                  lr_schedule="linear", plateau_patience=1, shaping="clip")  # fmt: skip
     x0 = np.full(12, 0.5)
     ref = zg.make_optimizer("zerograds", x0, **kwargs)
     full = _run(ref, rosenbrock, 20)
@@ -187,9 +194,12 @@ def test_auto_surrogate_is_linear_ridge_above_the_buffer_size():
     from zg_control.optimizers._zg_ridge import RidgeSurrogate
     from zg_control.surrogate import Surrogate
 
-    assert isinstance(zg.make_optimizer("zerograds", np.zeros(64)).surrogate, Surrogate)
+    opt = zg.make_optimizer("zerograds", np.zeros(64))
+    assert isinstance(opt.surrogate, Surrogate) and opt.shaping == "none"
     opt = zg.make_optimizer("zerograds", np.zeros(65))
     assert isinstance(opt.surrogate, RidgeSurrogate) and opt.k_theta == 1
+    assert opt.shaping == "ranks"  # per-batch intercepts: ranks compared within a batch only
+    assert zg.make_optimizer("zerograds", np.zeros(65), batch_intercepts=False).shaping == "none"
     opt = zg.make_optimizer("zerograds", np.zeros(65), surrogate="mlp")
     assert isinstance(opt.surrogate, Surrogate) and opt.k_theta == 3
 
@@ -228,3 +238,59 @@ def test_high_dimensional_staircase_descends_and_ridge_state_resumes():
     fresh = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
     fresh.load_state_dict(state)
     assert np.array_equal(_run(fresh, staircase, 6), full[6:])
+
+
+@pytest.mark.parametrize("shaping", ["clip", "ranks", "normal"])
+def test_shaping_keeps_the_gradient_when_one_sample_per_batch_is_an_outlier(shaping):
+    # a linear loss where one sample of every batch "crashes" (loss 1e4): the raw fit follows
+    # the crashes, a shaped fit still points along the true gradient
+    d, g = 200, np.linspace(-1.0, 1.0, 200)
+
+    def crashy(X):
+        y = X @ g
+        y[0] = 1e4
+        return y
+
+    def cosine(opt):
+        for _ in range(8):
+            X = opt.ask()
+            opt.tell(X, crashy(X))
+        gr = opt.last_gradient
+        return float(gr @ g / np.linalg.norm(gr) / np.linalg.norm(g))
+
+    raw = cosine(zg.make_optimizer("zerograds", np.zeros(d), seed=0, shaping="none"))
+    shaped = cosine(zg.make_optimizer("zerograds", np.zeros(d), seed=0, shaping=shaping))
+    assert shaped > 0.3 and shaped > raw + 0.2
+
+
+def test_plateau_cuts_the_learning_rate_only_when_the_loss_stalls():
+    kw = dict(seed=0, sigma=0.2, lr=0.05, plateau_patience=3, plateau_factor=0.5)
+    descending = zg.make_optimizer("zerograds", np.full(10, 2.0), **kw)
+    _run(descending, sphere, 20)
+    assert descending.lr_scale == 1.0 and descending.metrics["lr"] == pytest.approx(0.05)
+
+    rng = np.random.default_rng(0)
+    stalled = zg.make_optimizer("zerograds", np.zeros(10), **kw)
+    _run(stalled, lambda X: rng.standard_normal(len(X)), 40)  # pure noise: nothing to gain
+    assert stalled.lr_scale <= 0.25 and stalled.metrics["lr"] == pytest.approx(
+        0.05 * stalled.lr_scale
+    )
+
+
+def test_lr_schedule_reaches_lr_final():
+    opt = zg.make_optimizer(
+        "zerograds", np.zeros(5), lr=0.1, lr_final=0.01, lr_schedule="exp", schedule_evals=160
+    )
+    assert opt.current_lr() == pytest.approx(0.1)
+    _run(opt, sphere, 5)  # 80 evaluations: half way, on a log scale
+    assert opt.theta_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.1**0.5)
+    _run(opt, sphere, 5)
+    assert opt.current_lr() == pytest.approx(0.01) == opt.theta_opt.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize(
+    "options", [{"shaping": "softmax"}, {"lr_schedule": "step"}, {"lr_final": -1.0}]
+)
+def test_bad_new_options_are_rejected(options):
+    with pytest.raises(ValueError, match="shaping|lr_schedule|lr_final"):
+        zg.make_optimizer("zerograds", np.zeros(3), **options)

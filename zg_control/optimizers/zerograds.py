@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import ndtri
+from scipy.stats import rankdata
 
 from ..surrogate import (
     ACTIVATIONS,
@@ -57,6 +59,7 @@ def torch_threads(n: int) -> Iterator[None]:
 THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
 SCHEDULES = ("constant", "linear", "cosine", "exp")
 SURROGATES = ("auto", "mlp", "ridge")
+SHAPINGS = ("auto", "none", "ranks", "normal", "clip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +85,13 @@ class ZeroGradsConfig(OptimizerConfig):
         lr_phi, weight_decay_phi, k_phi: Adam on phi, steps per iteration.
         buffer_size: samples kept for fitting; locality: distance weighting (see Surrogate).
         log_targets: fit the loss in log space.
+        shaping: what the surrogate fits, per batch: "none" (the losses), "clip" (losses
+            clipped to the batch median +/- 3 robust std, so one fall or crash cannot swing
+            the slope), "ranks" (centred ranks, the fitness shaping of NES/CMA-ES: invariant to
+            monotone transforms, but blind to how much better a sample is), "normal" (ranks
+            mapped to normal quantiles) or "auto": "ranks" with the ridge surrogate and
+            per-batch intercepts (which compares samples only within a batch), else "none"
+            (the MLP fits values across batches, which per-batch ranks would not share).
         ridge: the ridge penalty of the "ridge" surrogate, relative to ``d``.
         batch_intercepts: with "ridge", give every batch in the buffer its own intercept, so
             only differences *within* a batch inform the slope (the loss change between batch
@@ -90,6 +100,12 @@ class ZeroGradsConfig(OptimizerConfig):
         optimizer, lr, k_theta: ``torch.optim`` optimizer for theta, its learning rate, steps
             per iteration (``None``: 3 with the MLP, 1 with the linear surrogate, whose
             gradient does not change when theta moves).
+        momentum: Adam's beta1 or SGD's momentum (``None``: torch's defaults, 0.9 and 0).
+        lr_final, lr_schedule: anneal lr like sigma (over ``schedule_evals``).
+        plateau_patience, plateau_factor: multiply lr by ``plateau_factor`` whenever an
+            exponential average of the batch mean loss has not improved for more than
+            ``plateau_patience`` iterations (0 = off); the same signal as PyTorch's
+            ``ReduceLROnPlateau``, but fed by the batches ZeroGrads already evaluates.
         device: torch device of the MLP surrogate ("auto": CUDA when present; the linear
             surrogate runs on the CPU).
         num_threads: torch intra-op threads used inside ``ask``/``tell`` (restored after);
@@ -103,6 +119,11 @@ class ZeroGradsConfig(OptimizerConfig):
     sigma: float = 0.1
     sigma_final: float | None = None
     sigma_schedule: str = "constant"
+    lr_final: float | None = None
+    lr_schedule: str = "constant"
+    plateau_patience: int = 0
+    plateau_factor: float = 0.5
+    shaping: str = "auto"
     schedule_evals: int | None = None
     inner_sigma: float = 0.1
     batch_size: int = 16
@@ -122,7 +143,8 @@ class ZeroGradsConfig(OptimizerConfig):
     ridge: float = 1.0
     batch_intercepts: bool = True
     optimizer: str = "adam"
-    lr: float = 0.02
+    lr: float = 0.01
+    momentum: float | None = None
     k_theta: int | None = None
     device: str = "auto"
     nonfinite: str = "worst"
@@ -133,6 +155,9 @@ class ZeroGradsConfig(OptimizerConfig):
             (self.sigma > 0, "sigma must be > 0"),
             (self.sigma_final is None or self.sigma_final > 0, "sigma_final must be > 0"),
             (self.sigma_schedule in SCHEDULES, f"sigma_schedule must be one of {SCHEDULES}"),
+            (self.shaping in SHAPINGS, f"shaping must be one of {SHAPINGS}"),
+            (self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {SCHEDULES}"),
+            (self.lr_final is None or self.lr_final >= 0, "lr_final must be >= 0"),
             (self.inner_sigma >= 0, "inner_sigma must be >= 0"),
             (self.batch_size >= 2, "batch_size must be >= 2"),
             (not self.antithetic or self.batch_size % 2 == 0, "antithetic needs an even batch"),
@@ -173,10 +198,17 @@ class ZeroGrads(Optimizer):
             kind = "mlp" if self.dim <= c.buffer_size else "ridge"
         self.linear = kind == "ridge"  # the linear surrogate solved in closed form
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
+        self.shaping = c.shaping
+        if c.shaping == "auto":
+            self.shaping = "ranks" if self.linear and c.batch_intercepts else "none"
         self.gen = torch.Generator(device="cpu").manual_seed(self.seed)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
         opt_cls = THETA_OPTIMIZERS[c.optimizer]
-        self.theta_opt = opt_cls([self.theta], lr=c.lr)
+        extra: dict[str, Any] = {}
+        if c.momentum is not None:  # None: torch's defaults (Adam beta1 0.9, SGD no momentum)
+            sgd = c.optimizer == "sgd"
+            extra = {"momentum": c.momentum} if sgd else {"betas": (c.momentum, 0.999)}
+        self.theta_opt = opt_cls([self.theta], lr=c.lr, **extra)
         self.surrogate: Surrogate | RidgeSurrogate
         common = dict(buffer_size=c.buffer_size, locality=c.locality, log_targets=c.log_targets)
         if self.linear:
@@ -190,21 +222,32 @@ class ZeroGrads(Optimizer):
                 weight_decay=c.weight_decay_phi, generator=self.gen, device=self.device, **common,
             )  # fmt: skip
         self.sigma = c.sigma
+        self.lr_scale = 1.0  # multiplies the scheduled lr; cut on a plateau
+        self._ema, self._best_ema, self._bad = float("nan"), float("inf"), 0
         self._pending: tuple[np.ndarray, np.ndarray] | None = None  # (evaluated X, clean X)
 
     # --------------------------------------------------------------- sampling
+    def _scheduled(self, v0: float, v1: float | None, kind: str) -> float:
+        """``v0`` annealed towards ``v1`` after ``n_evals`` evaluations under schedule ``kind``."""
+        c = self.config
+        if kind == "constant" or v1 is None or not c.schedule_evals:
+            return v0
+        p = min(self.n_evals / c.schedule_evals, 1.0)
+        if kind == "linear":
+            return v0 + p * (v1 - v0)
+        if kind == "cosine":
+            return v1 + 0.5 * (v0 - v1) * (1.0 + math.cos(math.pi * p))
+        return v0 * (v1 / v0) ** p  # exp
+
     def current_sigma(self) -> float:
         """Sigma after ``n_evals`` evaluations under the configured schedule."""
         c = self.config
-        if c.sigma_schedule == "constant" or c.sigma_final is None or not c.schedule_evals:
-            return c.sigma
-        p = min(self.n_evals / c.schedule_evals, 1.0)
-        s0, s1 = c.sigma, c.sigma_final
-        if c.sigma_schedule == "linear":
-            return s0 + p * (s1 - s0)
-        if c.sigma_schedule == "cosine":
-            return s1 + 0.5 * (s0 - s1) * (1.0 + math.cos(math.pi * p))
-        return s0 * (s1 / s0) ** p  # exp
+        return self._scheduled(c.sigma, c.sigma_final, c.sigma_schedule)
+
+    def current_lr(self) -> float:
+        """Theta's learning rate after ``n_evals`` evaluations under the configured schedule."""
+        c = self.config
+        return self._scheduled(c.lr, c.lr_final, c.lr_schedule)
 
     def ask(self) -> np.ndarray:
         with torch_threads(self.config.num_threads):
@@ -238,14 +281,35 @@ class ZeroGrads(Optimizer):
         self._pending = None
         if c.nonfinite == "drop" and not self.last_finite.all():
             X_fit, losses = X_fit[self.last_finite], losses[self.last_finite]
-        theta = self.theta.detach().numpy()
+        theta = self.theta.detach().numpy().copy()
+        targets = losses
+        if self.shaping != "none" and len(losses):  # fitness shaping, within the batch
+            if self.shaping == "clip":
+                med = np.median(losses)
+                mad = 1.4826 * np.median(np.abs(losses - med))
+                targets = np.clip(losses, med - 3 * mad, med + 3 * mad) if mad > 0 else losses
+            else:
+                u = (rankdata(losses) - 0.5) / len(losses)  # in (0, 1)
+                targets = u - 0.5 if self.shaping == "ranks" else ndtri(u)
         if self.n_iters > 1 and len(losses) > 1:  # held-out error: before the fit sees the batch
-            var = float(np.var(losses))
+            var = float(np.var(targets))
             pred = self.surrogate.predict(X_fit)
-            self.metrics["heldout_error"] = float(np.mean((pred - losses) ** 2)) / max(var, 1e-300)
+            self.metrics["heldout_error"] = float(np.mean((pred - targets) ** 2)) / max(var, 1e-300)
         if len(losses):
-            self.surrogate.add(X_fit, losses)
+            self.surrogate.add(X_fit, targets)
         fit_error = self.surrogate.fit(theta, self.sigma, c.k_phi)
+        if c.plateau_patience > 0 and len(losses):
+            mu = float(losses.mean())
+            self._ema = mu if math.isnan(self._ema) else 0.7 * self._ema + 0.3 * mu
+            if self._ema < self._best_ema:
+                self._best_ema, self._bad = self._ema, 0
+            else:
+                self._bad += 1
+                if self._bad > c.plateau_patience:
+                    self.lr_scale *= c.plateau_factor
+                    self._bad, self._best_ema = 0, self._ema
+        for group in self.theta_opt.param_groups:
+            group["lr"] = self.current_lr() * self.lr_scale
         for k in range(self.k_theta):
             value, grad = self.surrogate.value_and_grad(self.theta.detach().numpy())
             if k == 0:
@@ -260,6 +324,7 @@ class ZeroGrads(Optimizer):
                         torch.clamp(self.theta, torch.from_numpy(lo), torch.from_numpy(hi))
                     )
         self.metrics.update(
+            lr=self.current_lr() * self.lr_scale,
             fit_error=fit_error,
             grad_norm=float(torch.from_numpy(grad).norm()),  # torch: OpenBLAS threads spin
             surrogate_value=value,
@@ -278,6 +343,8 @@ class ZeroGrads(Optimizer):
             "surrogate": self.surrogate.state_dict(),
             "torch_rng": self.gen.get_state().numpy().copy(),
             "sigma": self.sigma,
+            "lr_scale": self.lr_scale,
+            "plateau": [self._ema, self._best_ema, self._bad],
             "pending": None if self._pending is None else [a.copy() for a in self._pending],
         }
 
@@ -288,6 +355,9 @@ class ZeroGrads(Optimizer):
         self.surrogate.load_state_dict(state["surrogate"])
         self.gen.set_state(torch.as_tensor(state["torch_rng"], dtype=torch.uint8))
         self.sigma = float(state["sigma"])
+        self.lr_scale = float(state["lr_scale"])
+        ema, best, bad = state["plateau"]
+        self._ema, self._best_ema, self._bad = float(ema), float(best), int(bad)
         pending = state["pending"]
         self._pending = (
             None if pending is None else (np.asarray(pending[0]), np.asarray(pending[1]))
