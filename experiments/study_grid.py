@@ -1,0 +1,107 @@
+"""Study helper: a grid of (task, method, options) variants x seeds, in a process pool.
+
+Each variant is ``"<label>=<method>:<json options>"`` (options merged on top of the suite's
+``METHOD_DEFAULTS``); every run is one ``zg_control.compare.run_one``. Results are appended to
+``--out`` (JSON lines, one per run, with the label) and a table of median final losses per
+(task, label) is printed at the end, from every record in that file.
+
+    python experiments/study_grid.py --tasks hopper-seq walker-seq --seeds 0 1 2 \
+        --variants 'zg=zerograds:{}' 'zg-lr03=zerograds:{"lr": 0.03}' 'cma=cmaes:{}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from zg_control.compare import METHOD_DEFAULTS, _init_worker, get_task, run_one
+
+
+def parse_variant(text: str) -> tuple[str, str, dict]:
+    label, _, rest = text.partition("=")
+    method, _, opts = rest.partition(":")
+    return label, method, json.loads(opts or "{}")
+
+
+def _run(task: str, label: str, method: str, seed: int, budget: int, opts: dict) -> dict:
+    if opts.get("param_rows") == "auto":  # the horizon of a per-step task, else no structure
+        from zg_control.compare import _MUJOCO_TASKS
+
+        spec = _MUJOCO_TASKS.get(task)
+        rows = spec[6] if spec and spec[5] == "sequence" else None
+        opts = {**opts, "param_rows": rows}
+    rec = run_one(task, method, seed, budget, opts, quick=False)
+    rec["label"] = label
+    return rec
+
+
+def table(path: Path) -> str:
+    """Median [min, max] final loss per (task, label) of all records in ``path``."""
+    runs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        if r.get("status") == "ok":
+            runs[(r["task"], r["label"])][r["seed"]] = r["final_loss"]
+    lines = []
+    for (task, label), by_seed in sorted(runs.items()):
+        v = np.array(list(by_seed.values()))
+        lines.append(
+            f"{task:16s} {label:28s} n={len(v)} median {np.median(v):+.4f} "
+            f"[{v.min():+.4f}, {v.max():+.4f}] mean {v.mean():+.4f}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--tasks", nargs="+", required=True)
+    p.add_argument("--variants", nargs="+", required=True)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--budget", type=int, default=0, help="0: the task's budget")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", default="/tmp/study_grid.jsonl")
+    a = p.parse_args()
+    out = Path(a.out)
+    done = set()
+    if out.exists():
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            if r.get("status") == "ok":
+                done.add((r["task"], r["label"], r["seed"], r["budget"]))
+    jobs = []
+    for task in a.tasks:
+        budget = a.budget or get_task(task).budget
+        for v in a.variants:
+            label, method, opts = parse_variant(v)
+            opts = {**METHOD_DEFAULTS.get(method, {}), **opts}
+            for s in a.seeds:
+                if (task, label, s, budget) not in done:
+                    jobs.append((task, label, method, s, budget, opts))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    with ProcessPoolExecutor(
+        a.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker
+    ) as pool:
+        futs = [pool.submit(_run, *j) for j in jobs]
+        for i, fut in enumerate(as_completed(futs), 1):
+            rec = fut.result()
+            with out.open("a") as fh:
+                fh.write(json.dumps(rec, default=str) + "\n")
+            print(
+                f"[{i}/{len(jobs)}] {rec['task']} {rec['label']} seed {rec['seed']}: "
+                f"{rec.get('final_loss', float('nan')):.4f} ({rec.get('wall_time', 0):.0f}s) "
+                f"{rec.get('error', '')}",
+                flush=True,
+            )
+    print(table(out))
+
+
+if __name__ == "__main__":
+    main()
