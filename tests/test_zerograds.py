@@ -200,6 +200,10 @@ def test_auto_surrogate_is_linear_ridge_above_the_buffer_size():
     assert isinstance(opt.surrogate, RidgeSurrogate) and opt.k_theta == 1
     assert opt.shaping == "ranks"  # per-batch intercepts: ranks compared within a batch only
     assert zg.make_optimizer("zerograds", np.zeros(65), batch_intercepts=False).shaping == "none"
+    # the default step is tied to sigma: smaller where most coordinates' gradient is noise
+    assert zg.make_optimizer("zerograds", np.zeros(64), sigma=0.3).lr == pytest.approx(0.06)
+    assert zg.make_optimizer("zerograds", np.zeros(65), sigma=0.3).lr == pytest.approx(0.03)
+    assert zg.make_optimizer("zerograds", np.zeros(65), lr=0.5).lr == 0.5
     opt = zg.make_optimizer("zerograds", np.zeros(65), surrogate="mlp")
     assert isinstance(opt.surrogate, Surrogate) and opt.k_theta == 3
 

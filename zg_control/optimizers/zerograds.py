@@ -97,9 +97,12 @@ class ZeroGradsConfig(OptimizerConfig):
             only differences *within* a batch inform the slope (the loss change between batch
             centres is dominated by theta's own, mostly noisy, past steps and feeds them back).
     Parameters (theta):
-        optimizer, lr, k_theta: ``torch.optim`` optimizer for theta, its learning rate, steps
-            per iteration (``None``: 3 with the MLP, 1 with the linear surrogate, whose
-            gradient does not change when theta moves).
+        optimizer, lr, k_theta: ``torch.optim`` optimizer for theta, its learning rate
+            (``None``: sigma / 5 with the MLP, sigma / 10 with the linear surrogate, where
+            d >> samples leaves most coordinates' gradient below the noise and Adam would
+            random-walk them by ~lr per step; see experiments/NOTES.md), steps per iteration
+            (``None``: 3 with the MLP, 1 with the linear surrogate, whose gradient does not
+            change when theta moves).
         momentum: Adam's beta1 or SGD's momentum (``None``: torch's defaults, 0.9 and 0).
         lr_final, lr_schedule: anneal lr like sigma (over ``schedule_evals``).
         plateau_patience, plateau_factor: multiply lr by ``plateau_factor`` whenever an
@@ -143,7 +146,7 @@ class ZeroGradsConfig(OptimizerConfig):
     ridge: float = 1.0
     batch_intercepts: bool = True
     optimizer: str = "adam"
-    lr: float = 0.01
+    lr: float | None = None
     momentum: float | None = None
     k_theta: int | None = None
     device: str = "auto"
@@ -164,7 +167,7 @@ class ZeroGradsConfig(OptimizerConfig):
             (self.width >= 1 and self.depth >= 0, "width must be >= 1 and depth >= 0"),
             (self.activation in ACTIVATIONS, f"activation must be one of {list(ACTIVATIONS)}"),
             (self.n_features >= 0, "n_features must be >= 0"),
-            (self.lr_phi > 0 and self.lr > 0, "lr and lr_phi must be > 0"),
+            (self.lr_phi > 0 and (self.lr is None or self.lr > 0), "lr and lr_phi must be > 0"),
             (self.k_phi >= 1, "k_phi must be >= 1"),
             (self.k_theta is None or self.k_theta >= 1, "k_theta must be >= 1 or None"),
             (self.surrogate in SURROGATES, f"surrogate must be one of {SURROGATES}"),
@@ -198,6 +201,7 @@ class ZeroGrads(Optimizer):
             kind = "mlp" if self.dim <= c.buffer_size else "ridge"
         self.linear = kind == "ridge"  # the linear surrogate solved in closed form
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
+        self.lr = c.lr if c.lr is not None else c.sigma / (10 if self.linear else 5)
         self.shaping = c.shaping
         if c.shaping == "auto":
             self.shaping = "ranks" if self.linear and c.batch_intercepts else "none"
@@ -208,7 +212,7 @@ class ZeroGrads(Optimizer):
         if c.momentum is not None:  # None: torch's defaults (Adam beta1 0.9, SGD no momentum)
             sgd = c.optimizer == "sgd"
             extra = {"momentum": c.momentum} if sgd else {"betas": (c.momentum, 0.999)}
-        self.theta_opt = opt_cls([self.theta], lr=c.lr, **extra)
+        self.theta_opt = opt_cls([self.theta], lr=self.lr, **extra)
         self.surrogate: Surrogate | RidgeSurrogate
         common = dict(buffer_size=c.buffer_size, locality=c.locality, log_targets=c.log_targets)
         if self.linear:
@@ -247,7 +251,7 @@ class ZeroGrads(Optimizer):
     def current_lr(self) -> float:
         """Theta's learning rate after ``n_evals`` evaluations under the configured schedule."""
         c = self.config
-        return self._scheduled(c.lr, c.lr_final, c.lr_schedule)
+        return self._scheduled(self.lr, c.lr_final, c.lr_schedule)
 
     def ask(self) -> np.ndarray:
         with torch_threads(self.config.num_threads):
