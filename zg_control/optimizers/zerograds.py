@@ -29,8 +29,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.special import ndtri
-from scipy.stats import rankdata
 
 from ..surrogate import (
     ACTIVATIONS,
@@ -40,6 +38,7 @@ from ..surrogate import (
 from ..torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
 from ._zg_ridge import RidgeSurrogate
 from .base import Optimizer, OptimizerConfig
+from .shaping import SHAPINGS, shape_losses
 
 
 @contextlib.contextmanager
@@ -59,7 +58,6 @@ def torch_threads(n: int) -> Iterator[None]:
 THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
 SCHEDULES = ("constant", "linear", "cosine", "exp")
 SURROGATES = ("auto", "mlp", "ridge")
-SHAPINGS = ("auto", "none", "ranks", "normal", "clip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +156,7 @@ class ZeroGradsConfig(OptimizerConfig):
             (self.sigma > 0, "sigma must be > 0"),
             (self.sigma_final is None or self.sigma_final > 0, "sigma_final must be > 0"),
             (self.sigma_schedule in SCHEDULES, f"sigma_schedule must be one of {SCHEDULES}"),
-            (self.shaping in SHAPINGS, f"shaping must be one of {SHAPINGS}"),
+            (self.shaping in ("auto", *SHAPINGS), f"shaping must be auto or one of {SHAPINGS}"),
             (self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {SCHEDULES}"),
             (self.lr_final is None or self.lr_final >= 0, "lr_final must be >= 0"),
             (self.inner_sigma >= 0, "inner_sigma must be >= 0"),
@@ -285,16 +283,8 @@ class ZeroGrads(Optimizer):
         self._pending = None
         if c.nonfinite == "drop" and not self.last_finite.all():
             X_fit, losses = X_fit[self.last_finite], losses[self.last_finite]
-        theta = self.theta.detach().numpy().copy()
-        targets = losses
-        if self.shaping != "none" and len(losses):  # fitness shaping, within the batch
-            if self.shaping == "clip":
-                med = np.median(losses)
-                mad = 1.4826 * np.median(np.abs(losses - med))
-                targets = np.clip(losses, med - 3 * mad, med + 3 * mad) if mad > 0 else losses
-            else:
-                u = (rankdata(losses) - 0.5) / len(losses)  # in (0, 1)
-                targets = u - 0.5 if self.shaping == "ranks" else ndtri(u)
+        theta = self.theta.detach().numpy()
+        targets = shape_losses(losses, self.shaping)
         if self.n_iters > 1 and len(losses) > 1:  # held-out error: before the fit sees the batch
             var = float(np.var(targets))
             pred = self.surrogate.predict(X_fit)
@@ -303,17 +293,10 @@ class ZeroGrads(Optimizer):
             self.surrogate.add(X_fit, targets)
         fit_error = self.surrogate.fit(theta, self.sigma, c.k_phi)
         if c.plateau_patience > 0 and len(losses):
-            mu = float(losses.mean())
-            self._ema = mu if math.isnan(self._ema) else 0.7 * self._ema + 0.3 * mu
-            if self._ema < self._best_ema:
-                self._best_ema, self._bad = self._ema, 0
-            else:
-                self._bad += 1
-                if self._bad > c.plateau_patience:
-                    self.lr_scale *= c.plateau_factor
-                    self._bad, self._best_ema = 0, self._ema
+            self._cut_lr_on_plateau(float(losses.mean()))
+        lr = self.current_lr() * self.lr_scale
         for group in self.theta_opt.param_groups:
-            group["lr"] = self.current_lr() * self.lr_scale
+            group["lr"] = lr
         for k in range(self.k_theta):
             value, grad = self.surrogate.value_and_grad(self.theta.detach().numpy())
             if k == 0:
@@ -328,13 +311,28 @@ class ZeroGrads(Optimizer):
                         torch.clamp(self.theta, torch.from_numpy(lo), torch.from_numpy(hi))
                     )
         self.metrics.update(
-            lr=self.current_lr() * self.lr_scale,
+            lr=lr,
             fit_error=fit_error,
             grad_norm=float(torch.from_numpy(grad).norm()),  # torch: OpenBLAS threads spin
             surrogate_value=value,
             sigma=self.sigma,
             batch_mean=float(losses.mean()),
         )
+
+    def _cut_lr_on_plateau(self, batch_mean: float) -> None:
+        """Track an exponential average of the batch mean loss; after more than
+        ``plateau_patience`` iterations without a new best, multiply ``lr_scale`` by
+        ``plateau_factor`` and start counting again from the current average."""
+        c = self.config
+        ema = self._ema
+        self._ema = batch_mean if math.isnan(ema) else 0.7 * ema + 0.3 * batch_mean
+        if self._ema < self._best_ema:
+            self._best_ema, self._bad = self._ema, 0
+            return
+        self._bad += 1
+        if self._bad > c.plateau_patience:
+            self.lr_scale *= c.plateau_factor
+            self._bad, self._best_ema = 0, self._ema
 
     def _recommendation(self) -> np.ndarray:
         return self.theta.detach().numpy().copy()
