@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zg_control.compare import METHOD_DEFAULTS, _init_worker, get_task, run_one
+from zg_control.compare import _THREAD_VARS, METHOD_DEFAULTS, _init_worker, get_task, run_one
 
 
 def parse_variant(text: str) -> tuple[str, str, dict]:
@@ -31,12 +31,6 @@ def parse_variant(text: str) -> tuple[str, str, dict]:
 
 
 def _run(task: str, label: str, method: str, seed: int, budget: int, opts: dict) -> dict:
-    if opts.get("param_rows") == "auto":  # the horizon of a per-step task, else no structure
-        from zg_control.compare import _MUJOCO_TASKS
-
-        spec = _MUJOCO_TASKS.get(task)
-        rows = spec[6] if spec and spec[5] == "sequence" else None
-        opts = {**opts, "param_rows": rows}
     rec = run_one(task, method, seed, budget, opts, quick=False)
     rec["label"] = label
     return rec
@@ -84,8 +78,7 @@ def main() -> None:
             for s in a.seeds:
                 if (task, label, s, budget) not in done:
                     jobs.append((task, label, method, s, budget, opts))
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
+    os.environ.update({v: "1" for v in _THREAD_VARS})  # inherited by the spawned workers
     with ProcessPoolExecutor(
         a.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker
     ) as pool:
