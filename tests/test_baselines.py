@@ -206,6 +206,17 @@ def test_prdpt_estimates_the_gradient_of_a_linear_function():
     np.testing.assert_allclose(grad, w, atol=0.05)
 
 
+def test_prdpt_rank_shaping_is_invariant_to_a_monotone_transform_of_the_loss():
+    # ranks see only the order of a batch: f and 1e6 * f^3 + 5 give the same path, and it descends
+    x0 = np.full(6, 2.0)
+    a = make_optimizer("prdpt", x0, seed=1, rank_shaping=True, lr=0.1)
+    b = make_optimizer("prdpt", x0, seed=1, rank_shaping=True, lr=0.1)
+    run(a, sphere, 800)
+    run(b, lambda X: 1e6 * sphere(X) ** 3 + 5.0, 800)
+    assert np.array_equal(a.recommendation, b.recommendation)
+    assert sphere(a.recommendation[None])[0] < 0.05 * sphere(x0[None])[0]
+
+
 def test_prdpt_sigma_schedule_decays_geometrically():
     opt = make_optimizer("prdpt", np.zeros(2), sigma=0.1, sigma_final=0.01, schedule_iters=4)
     sigmas = []

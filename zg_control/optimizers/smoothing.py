@@ -25,6 +25,7 @@ import torch
 
 from ..torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
 from .base import Optimizer, OptimizerConfig
+from .shaping import shape_losses
 
 _TORCH_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
@@ -44,7 +45,8 @@ class SmoothingConfig(OptimizerConfig):
         momentum: momentum of ``"sgd"`` (ignored by Adam).
         antithetic: sample ``theta +/- sigma e`` pairs (FR22) instead of independent samples.
         baseline: subtract the batch mean loss (only changes the estimate without antithetic).
-        rank_shaping: replace losses by centred ranks in ``[-0.5, 0.5]`` (fitness shaping).
+        rank_shaping: replace losses by centred ranks in ``(-0.5, 0.5)`` (fitness shaping,
+            :func:`~zg_control.optimizers.shaping.shape_losses`).
     """
 
     batch_size: int = 16
@@ -143,11 +145,7 @@ class GaussianSmoothing(Optimizer):
         ``sigma`` is the value used by the matching ``ask`` (it only changes in ``_tell``).
         """
         cfg = self.config
-        f = losses
-        if cfg.rank_shaping:
-            f = np.empty_like(losses)
-            f[np.argsort(losses, kind="stable")] = np.arange(losses.size, dtype=np.float64)
-            f = f / max(losses.size - 1, 1) - 0.5
+        f = shape_losses(losses, "ranks") if cfg.rank_shaping else losses
         m = eps.shape[0]
         if cfg.antithetic:
             return (f[:m] - f[m:]) @ eps / (2.0 * m * self.sigma)
