@@ -232,7 +232,8 @@ def test_high_dimensional_staircase_descends_and_ridge_state_resumes():
     res = zg.minimize(staircase, x0, "zerograds", budget=2000, seed=0, lr=0.03)
     assert staircase(res.optimizer.recommendation[None])[0] < 0.8 * staircase(x0[None])[0]
 
-    kwargs = dict(seed=5, bounds=(-2.0, 2.0), sigma=0.1)
+    # with the path-length step rule on, whose state (path, scale) must resume too
+    kwargs = dict(seed=5, bounds=(-2.0, 2.0), sigma=0.1, step_rule="path", path_gain=0.2)
     ref = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
     full = _run(ref, staircase, 12)
     first = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
@@ -241,6 +242,7 @@ def test_high_dimensional_staircase_descends_and_ridge_state_resumes():
     _assert_plain(state)
     fresh = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
     fresh.load_state_dict(state)
+    assert fresh.path_rule.scale == first.path_rule.scale != 1.0
     assert np.array_equal(_run(fresh, staircase, 6), full[6:])
 
 

@@ -22,7 +22,6 @@ point as the label of the unperturbed one (nested smoothing).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -30,15 +29,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..surrogate import (
-    ACTIVATIONS,
-    Surrogate,
-    resolve_device,
-)
+from ..surrogate import Surrogate, resolve_device
 from ..torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
+from ._zg_config import THETA_OPTIMIZERS, ZeroGradsConfig
 from ._zg_ridge import RidgeSurrogate
-from .base import Optimizer, OptimizerConfig
-from .shaping import SHAPINGS, shape_losses
+from .base import Optimizer
+from .shaping import shape_losses
+from .step_rule import PathLengthRule, fresh_slope
 
 
 @contextlib.contextmanager
@@ -53,135 +50,6 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
-
-
-THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
-SCHEDULES = ("constant", "linear", "cosine", "exp")
-SURROGATES = ("auto", "mlp", "ridge")
-
-
-@dataclasses.dataclass(frozen=True)
-class ZeroGradsConfig(OptimizerConfig):
-    """Options of :class:`ZeroGrads` (defaults follow the paper where it gives one).
-
-    Sampling:
-        sigma: std of the outer Gaussian (the smoothing scale) in parameter units.
-        sigma_final, sigma_schedule, schedule_evals: anneal sigma from ``sigma`` to
-            ``sigma_final`` over ``schedule_evals`` evaluations ("constant", "linear", "cosine",
-            "exp"); ``zg.minimize`` sets ``schedule_evals`` to the budget when left ``None``.
-        inner_sigma: std of the inner Gaussian, as a fraction of sigma (paper: 0.1; 0 = off).
-        batch_size: samples per iteration (even when antithetic).
-        antithetic: draw pairs ``theta +/- e``.
-    Surrogate (``h_phi``):
-        surrogate: "mlp" (the paper: MLP plus a linear skip, all learnt by Adam), "ridge" (a
-            linear surrogate solved in closed form by weighted ridge regression on the buffer,
-            penalty ``ridge * d``) or "auto": "mlp" while ``d <= buffer_size`` (the buffer can
-            pin down more than a plane), else "ridge" (see experiments/NOTES.md).
-        width, depth, activation: MLP with ``depth`` hidden layers (paper: 3 x 64, LeakyReLU);
-            ``depth = 0`` is a linear surrogate.
-        n_features, feature_scale: random Fourier encoding of the inputs (0 = none).
-        lr_phi, weight_decay_phi, k_phi: Adam on phi, steps per iteration.
-        buffer_size: samples kept for fitting; locality: distance weighting (see Surrogate).
-        log_targets: fit the loss in log space.
-        shaping: what the surrogate fits, per batch: "none" (the losses), "clip" (losses
-            clipped to the batch median +/- 3 robust std, so one fall or crash cannot swing
-            the slope), "ranks" (centred ranks, the fitness shaping of NES/CMA-ES: invariant to
-            monotone transforms, but blind to how much better a sample is), "normal" (ranks
-            mapped to normal quantiles) or "auto": "ranks" with the ridge surrogate and
-            per-batch intercepts (which compares samples only within a batch), else "none"
-            (the MLP fits values across batches, which per-batch ranks would not share).
-        ridge: the ridge penalty of the "ridge" surrogate, relative to ``d``.
-        batch_intercepts: with "ridge", give every batch in the buffer its own intercept, so
-            only differences *within* a batch inform the slope (the loss change between batch
-            centres is dominated by theta's own, mostly noisy, past steps and feeds them back).
-    Parameters (theta):
-        optimizer, lr, k_theta: ``torch.optim`` optimizer for theta, its learning rate
-            (``None``: sigma / 5 with the MLP, sigma / 10 with the linear surrogate, where
-            d >> samples leaves most coordinates' gradient below the noise and Adam would
-            random-walk them by ~lr per step; see experiments/NOTES.md), steps per iteration
-            (``None``: 3 with the MLP, 1 with the linear surrogate, whose gradient does not
-            change when theta moves).
-        momentum: Adam's beta1 or SGD's momentum (``None``: torch's defaults, 0.9 and 0).
-        lr_final, lr_schedule: anneal lr like sigma (over ``schedule_evals``).
-        plateau_patience, plateau_factor: multiply lr by ``plateau_factor`` whenever an
-            exponential average of the batch mean loss has not improved for more than
-            ``plateau_patience`` iterations (0 = off); the same signal as PyTorch's
-            ``ReduceLROnPlateau``, but fed by the batches ZeroGrads already evaluates.
-        device: torch device of the MLP surrogate ("auto": CUDA when present; the linear
-            surrogate runs on the CPU).
-        num_threads: torch intra-op threads used inside ``ask``/``tell`` (restored after);
-            the surrogate's tensors are small, and many threads spin on a busy machine.
-            0 leaves torch's setting alone.
-        nonfinite: what the surrogate learns from NaN/inf losses: "worst" (the worst finite loss
-            seen; right when failures mark a region to avoid, e.g. a diverging simulation) or
-            "drop" (ignore them; right when failures are random).
-    """
-
-    sigma: float = 0.1
-    sigma_final: float | None = None
-    sigma_schedule: str = "constant"
-    lr_final: float | None = None
-    lr_schedule: str = "constant"
-    plateau_patience: int = 0
-    plateau_factor: float = 0.5
-    shaping: str = "auto"
-    schedule_evals: int | None = None
-    inner_sigma: float = 0.1
-    batch_size: int = 16
-    antithetic: bool = True
-    width: int = 64
-    depth: int = 3
-    activation: str = "leaky_relu"
-    n_features: int = 0
-    feature_scale: float = 1.0
-    lr_phi: float = 1e-2
-    weight_decay_phi: float = 0.0
-    k_phi: int = 5
-    buffer_size: int = 64
-    locality: float = 1.0
-    log_targets: bool = False
-    surrogate: str = "auto"
-    ridge: float = 1.0
-    batch_intercepts: bool = True
-    optimizer: str = "adam"
-    lr: float | None = None
-    momentum: float | None = None
-    k_theta: int | None = None
-    device: str = "auto"
-    nonfinite: str = "worst"
-    num_threads: int = 1
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.sigma > 0, "sigma must be > 0"),
-            (self.sigma_final is None or self.sigma_final > 0, "sigma_final must be > 0"),
-            (self.sigma_schedule in SCHEDULES, f"sigma_schedule must be one of {SCHEDULES}"),
-            (self.shaping in ("auto", *SHAPINGS), f"shaping must be auto or one of {SHAPINGS}"),
-            (self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {SCHEDULES}"),
-            (self.lr_final is None or self.lr_final >= 0, "lr_final must be >= 0"),
-            (self.inner_sigma >= 0, "inner_sigma must be >= 0"),
-            (self.batch_size >= 2, "batch_size must be >= 2"),
-            (not self.antithetic or self.batch_size % 2 == 0, "antithetic needs an even batch"),
-            (self.width >= 1 and self.depth >= 0, "width must be >= 1 and depth >= 0"),
-            (self.activation in ACTIVATIONS, f"activation must be one of {list(ACTIVATIONS)}"),
-            (self.n_features >= 0, "n_features must be >= 0"),
-            (self.lr_phi > 0 and (self.lr is None or self.lr > 0), "lr and lr_phi must be > 0"),
-            (self.k_phi >= 1, "k_phi must be >= 1"),
-            (self.k_theta is None or self.k_theta >= 1, "k_theta must be >= 1 or None"),
-            (self.surrogate in SURROGATES, f"surrogate must be one of {SURROGATES}"),
-            (self.buffer_size >= self.batch_size, "buffer_size must be >= batch_size"),
-            (self.locality >= 0, "locality must be >= 0 (0 disables the weighting)"),
-            (self.ridge > 0, "ridge must be > 0"),
-            (self.num_threads >= 0, "num_threads must be >= 0 (0: torch's own setting)"),
-            (
-                self.optimizer in THETA_OPTIMIZERS,
-                f"optimizer must be one of {list(THETA_OPTIMIZERS)}",
-            ),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise ValueError(f"ZeroGradsConfig: {msg}")
-        resolve_device(self.device)
 
 
 class ZeroGrads(Optimizer):
@@ -225,6 +93,11 @@ class ZeroGrads(Optimizer):
             )  # fmt: skip
         self.sigma = c.sigma
         self.lr_scale = 1.0  # multiplies the scheduled lr; cut on a plateau
+        self.path_rule: PathLengthRule | None = None
+        if c.step_rule == "path":
+            self.path_rule = PathLengthRule(
+                self.dim, c.path_c, c.path_gain, c.path_threshold, c.path_low, c.path_high
+            )
         self._ema, self._best_ema, self._bad = float("nan"), float("inf"), 0
         self._pending: tuple[np.ndarray, np.ndarray] | None = None  # (evaluated X, clean X)
 
@@ -262,6 +135,8 @@ class ZeroGrads(Optimizer):
     def _ask(self) -> np.ndarray:
         c = self.config
         self.sigma = self.current_sigma()
+        if c.path_sigma:  # the smoothing scale follows the step down, never up
+            self.sigma *= min(1.0, self.lr_scale)
         n = c.batch_size // 2 if c.antithetic else c.batch_size
         # numpy's ziggurat sampler: ~10x faster than torch.randn for float64 at d ~ 35 000
         E = self.rng.standard_normal((n, self.dim))
@@ -294,6 +169,10 @@ class ZeroGrads(Optimizer):
         fit_error = self.surrogate.fit(theta, self.sigma, c.k_phi)
         if c.plateau_patience > 0 and len(losses):
             self._cut_lr_on_plateau(float(losses.mean()))
+        if self.path_rule is not None and len(losses):
+            z = fresh_slope((X_fit - theta) / self.sigma, targets, c.antithetic)
+            self.lr_scale = self.path_rule.update(z)
+            self.metrics["path_score"] = self.path_rule.score
         lr = self.current_lr() * self.lr_scale
         for group in self.theta_opt.param_groups:
             group["lr"] = lr
@@ -347,6 +226,7 @@ class ZeroGrads(Optimizer):
             "sigma": self.sigma,
             "lr_scale": self.lr_scale,
             "plateau": [self._ema, self._best_ema, self._bad],
+            "path_rule": None if self.path_rule is None else self.path_rule.state_dict(),
             "pending": None if self._pending is None else [a.copy() for a in self._pending],
         }
 
@@ -360,6 +240,8 @@ class ZeroGrads(Optimizer):
         self.lr_scale = float(state["lr_scale"])
         ema, best, bad = state["plateau"]
         self._ema, self._best_ema, self._bad = float(ema), float(best), int(bad)
+        if self.path_rule is not None:
+            self.path_rule.load_state_dict(state["path_rule"])
         pending = state["pending"]
         self._pending = (
             None if pending is None else (np.asarray(pending[0]), np.asarray(pending[1]))

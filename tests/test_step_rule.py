@@ -1,0 +1,64 @@
+"""The path-length step rule: null calibration, growth on a persistent slope, shrinkage on noise."""
+
+import numpy as np
+import pytest
+
+import zg_control as zg
+from zg_control.functions import staircase
+from zg_control.optimizers.step_rule import PathLengthRule, fresh_slope
+
+
+@pytest.mark.parametrize("antithetic", [True, False])
+def test_fresh_slope_is_standard_normal_when_losses_carry_no_information(antithetic):
+    rng = np.random.default_rng(0)
+    d, n, reps = 50, 16, 400
+    sq = []
+    for _ in range(reps):
+        U = rng.standard_normal((n // 2 if antithetic else n, d))
+        E = np.concatenate([U, -U]) if antithetic else U
+        z = fresh_slope(E, rng.random(n), antithetic)
+        sq.append(z @ z)
+    # E|z|^2 = d under the null; the mean of 400 chi^2_50 draws is within ~1 % (5 std: 2.5)
+    assert abs(np.mean(sq) - d) < 2.5
+
+
+def test_fresh_slope_of_constant_targets_is_none():
+    assert fresh_slope(np.ones((4, 3)), np.zeros(4), antithetic=False) is None
+
+
+def test_rule_grows_on_a_persistent_direction_and_shrinks_on_noise():
+    rng = np.random.default_rng(1)
+    d = 500
+    u = rng.standard_normal(d)
+    u /= np.linalg.norm(u)
+    kw = dict(c=0.1, gain=0.1, threshold=1.0, low=0.25, high=4.0)
+    signal, noise = PathLengthRule(d, **kw), PathLengthRule(d, **kw)
+    for _ in range(150):
+        signal.update(rng.standard_normal(d) + 3.0 * u)  # |signal|^2 ~ 9 per slope
+        noise.update(rng.standard_normal(d))
+    assert signal.scale == 4.0 and signal.score > 5.0
+    assert noise.scale == 0.25 and abs(noise.score) < 4.0
+
+
+def test_rule_rejects_bad_constants():
+    with pytest.raises(ValueError, match="path rule"):
+        PathLengthRule(10, c=0.0, gain=0.1, threshold=1.0, low=0.5, high=2.0)
+
+
+def test_zerograds_path_rule_raises_the_step_on_a_smooth_high_dimensional_task():
+    x0 = np.zeros(1000)
+    kw = dict(seed=0, shaping="none", step_rule="path", path_gain=0.1)
+    res = zg.minimize(staircase, x0, "zerograds", budget=3000, **kw)
+    plain = zg.minimize(staircase, x0, "zerograds", budget=3000, seed=0, shaping="none")
+    assert res.optimizer.lr_scale > 2.0 and res.history[-1]["lr"] > 0.02
+    assert res.loss < 0.8 * plain.loss  # the plain step (lr 0.01) travels too slowly
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"step_rule": "csa"}, {"path_c": 0.0}, {"path_gain": -1.0}, {"path_low": 2.0},
+     {"path_high": 0.5}],
+)  # fmt: skip
+def test_bad_path_options_are_rejected(options):
+    with pytest.raises(ValueError, match="step_rule|path_"):
+        zg.make_optimizer("zerograds", np.zeros(3), **options)
