@@ -79,13 +79,15 @@ _SOURCE_HASHES: dict[type, str] = {}
 
 
 def _source_hash(cls: type) -> str:
-    """Short hash of the file defining ``cls``, read when this process first ran it (close to
-    when it was imported), so results can be told apart when the method's code changes."""
+    """Short hash of the files defining ``cls`` and its ``config_cls`` (one file for most
+    methods), read when this process first ran it (close to when it was imported), so results
+    can be told apart when the method's code or defaults change."""
     if cls not in _SOURCE_HASHES:
-        src = Path(inspect.getsourcefile(cls) or "")
-        _SOURCE_HASHES[cls] = (
-            hashlib.sha1(src.read_bytes()).hexdigest()[:10] if src.is_file() else "?"
-        )
+        owners = [cls, getattr(cls, "config_cls", cls)]
+        files = dict.fromkeys(Path(inspect.getsourcefile(c) or "") for c in owners)
+        ok = all(f.is_file() for f in files)
+        digest = hashlib.sha1(b"".join(f.read_bytes() for f in files)) if ok else None
+        _SOURCE_HASHES[cls] = digest.hexdigest()[:10] if digest else "?"
     return _SOURCE_HASHES[cls]
 
 
