@@ -13,11 +13,19 @@ runs ``n`` policies, one per row of ``W``, in one vectorised pass.
 
 from __future__ import annotations
 
-import operator
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 from scipy.interpolate import CubicSpline
+
+from ._validate import ctrl_range as _ctrl_range
+from ._validate import positive_int as _positive_int
+from .policy import MLPPolicy
+
+__all__ = [
+    "INTERPOLATIONS", "PARAMETERIZATIONS", "ControlSequence", "MLPPolicy", "Parameterization",
+    "SplineControls", "ctrl_bounds", "make_parameterization",
+]  # fmt: skip
 
 PARAMETERIZATIONS = ("sequence", "spline", "policy")
 INTERPOLATIONS = ("zero", "linear", "cubic")
@@ -33,30 +41,6 @@ class Parameterization(Protocol):
     def x0(self, seed: int = 0) -> np.ndarray: ...
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray] | None: ...
-
-
-def _positive_int(name: str, value: object) -> int:
-    try:
-        out = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if isinstance(value, bool) or out < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return out
-
-
-def _ctrl_range(ctrl_low: np.ndarray, ctrl_high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and copy a control range. Shapes ``(nu,)`` each; returned read-only, float64."""
-    low, high = np.array(ctrl_low, dtype=np.float64), np.array(ctrl_high, dtype=np.float64)
-    if low.ndim != 1 or low.shape != high.shape or low.size == 0:
-        raise ValueError(f"ctrl_low/high need shape (nu,), nu >= 1; got {low.shape}, {high.shape}")
-    if not np.all(np.isfinite(low) & np.isfinite(high)):
-        raise ValueError("ctrl_low/ctrl_high must be finite; pass [-1, 1] for unlimited actuators")
-    if np.any(low >= high):
-        raise ValueError(f"need ctrl_low < ctrl_high elementwise, got {low} and {high}")
-    low.setflags(write=False)
-    high.setflags(write=False)
-    return low, high
 
 
 def ctrl_bounds(model) -> tuple[np.ndarray, np.ndarray]:
@@ -190,142 +174,6 @@ class SplineControls(_OpenLoop):
 
     def _fit(self, Z: np.ndarray) -> np.ndarray:
         return np.matmul(self._pinv, Z)
-
-
-class MLPPolicy:
-    """Closed-loop MLP policy ``obs -> action``, one per row of a weight batch.
-
-    Layers ``obs_dim -> hidden... -> nu``, tanh on every layer; the output tanh is scaled to the
-    control range. Flat layout: per layer the weight ``(out, in)`` row-major, then the bias
-    ``(out,)``. With ``obs_norm`` the observations are standardised with running statistics
-    (``update_obs_stats``; Chan et al. 1979 parallel form of Welford's update) and clipped to
-    ``+-obs_clip``; the statistics are state (``state_dict``), not part of the flat vector.
-    """
-
-    closed_loop = True
-    obs_clip = 10.0
-    obs_eps = 1e-8
-
-    def __init__(
-        self,
-        obs_dim: int,
-        ctrl_low: np.ndarray,
-        ctrl_high: np.ndarray,
-        hidden: tuple[int, ...] = (32,),
-        obs_norm: bool = False,
-    ):
-        self.obs_dim = _positive_int("obs_dim", obs_dim)
-        self.ctrl_low, self.ctrl_high = _ctrl_range(ctrl_low, ctrl_high)
-        self.nu = self.ctrl_low.size
-        if isinstance(hidden, (int, np.integer)):
-            raise ValueError(f"hidden must be a tuple of layer widths, e.g. ({hidden},)")
-        self.hidden = tuple(_positive_int("hidden layer width", h) for h in hidden)
-        self.sizes = (self.obs_dim, *self.hidden, self.nu)
-        self.shapes = [(o, i) for i, o in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
-        self.dim = sum(o * i + o for o, i in self.shapes)
-        self.obs_norm = bool(obs_norm)
-        self._mid = 0.5 * (self.ctrl_low + self.ctrl_high)
-        self._half = 0.5 * (self.ctrl_high - self.ctrl_low)
-        self.load_state_dict(
-            {"mean": np.zeros(self.obs_dim), "var": np.ones(self.obs_dim), "count": 0}
-        )
-
-    def x0(self, seed: int = 0) -> np.ndarray:
-        """Seeded init: weights ``N(0, 1/fan_in)``, last layer x 0.01, biases 0. Shape ``(d,)``.
-
-        The initial policy outputs about the middle of the control range.
-        """
-        rng = np.random.default_rng(seed)
-        params = []
-        for layer, (o, i) in enumerate(self.shapes):
-            scale = (0.01 if layer == len(self.shapes) - 1 else 1.0) / np.sqrt(i)
-            params.append((rng.normal(0.0, scale, size=(o, i)), np.zeros(o)))
-        return self.flatten(params)
-
-    def bounds(self) -> None:
-        """Policy weights are unbounded."""
-        return None
-
-    def unflatten(self, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Flat weights, shape ``(d,)`` -> ``[(weight (out, in), bias (out,)), ...]`` (views)."""
-        w = np.asarray(w, dtype=np.float64)
-        if w.shape != (self.dim,):
-            raise ValueError(f"w must have shape ({self.dim},), got {w.shape}")
-        return [(Wl[0], b[0]) for Wl, b in self._layers(w[None])]
-
-    def flatten(self, params: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """Inverse of :meth:`unflatten`. Returns shape ``(d,)``."""
-        if len(params) != len(self.shapes):
-            raise ValueError(f"expected {len(self.shapes)} (weight, bias) pairs, got {len(params)}")
-        parts = []
-        for (Wl, b), (o, i) in zip(params, self.shapes, strict=True):
-            Wl, b = np.asarray(Wl, dtype=np.float64), np.asarray(b, dtype=np.float64)
-            if Wl.shape != (o, i) or b.shape != (o,):
-                raise ValueError(
-                    f"layer needs shapes ({o}, {i}), ({o},); got {Wl.shape}, {b.shape}"
-                )
-            parts += [Wl.ravel(), b]
-        return np.concatenate(parts)
-
-    def _layers(self, W: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Batched views: ``W`` ``(n, d)`` -> ``[(weights (n, out, in), biases (n, out)), ...]``."""
-        out, off = [], 0
-        for o, i in self.shapes:
-            Wl = W[:, off : off + o * i].reshape(-1, o, i)
-            off += o * i
-            out.append((Wl, W[:, off : off + o]))
-            off += o
-        return out
-
-    def act(self, W: np.ndarray, obs: np.ndarray) -> np.ndarray:
-        """Actions of ``n`` policies. ``W`` shape ``(n, d)`` (or ``(1, d)``: one policy for all
-        rows), ``obs`` shape ``(n, obs_dim)`` -> actions, shape ``(n, nu)``, inside ctrlrange."""
-        W = np.asarray(W, dtype=np.float64)
-        h = np.asarray(obs, dtype=np.float64)
-        if W.ndim != 2 or W.shape[1] != self.dim:
-            raise ValueError(f"W must have shape (n, {self.dim}), got {W.shape}")
-        if h.ndim != 2 or h.shape[1] != self.obs_dim or W.shape[0] not in (1, h.shape[0]):
-            raise ValueError(f"obs must have shape ({W.shape[0]}, {self.obs_dim}), got {h.shape}")
-        if self.obs_norm:
-            h = (h - self._mean) / np.sqrt(self._var + self.obs_eps)
-            h = np.clip(h, -self.obs_clip, self.obs_clip)
-        for Wl, b in self._layers(W):
-            h = np.tanh(np.matmul(Wl, h[:, :, None])[..., 0] + b)
-        return np.clip(self._mid + self._half * h, self.ctrl_low, self.ctrl_high)
-
-    def update_obs_stats(self, obs: np.ndarray) -> None:
-        """Merge a batch of observations, shape ``(m, obs_dim)``, into the running mean and
-        (population) variance. Rows with non-finite values are skipped. No-op unless obs_norm."""
-        if not self.obs_norm:
-            return
-        obs = np.asarray(obs, dtype=np.float64)
-        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
-            raise ValueError(f"obs must have shape (m, {self.obs_dim}), got {obs.shape}")
-        obs = obs[np.all(np.isfinite(obs), axis=1)]
-        m = obs.shape[0]
-        if m == 0:
-            return
-        n, total = self._count, self._count + m
-        delta = obs.mean(axis=0) - self._mean
-        m2 = self._var * n + obs.var(axis=0) * m + delta**2 * (n * m / total)
-        self._mean, self._var, self._count = self._mean + delta * (m / total), m2 / total, total
-
-    def state_dict(self) -> dict:
-        """Observation statistics: ``mean`` (obs_dim,), ``var`` (obs_dim,), ``count`` (copies)."""
-        return {"mean": self._mean.copy(), "var": self._var.copy(), "count": self._count}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore the statistics written by :meth:`state_dict`."""
-        try:
-            mean = np.array(state["mean"], dtype=np.float64)
-            var = np.array(state["var"], dtype=np.float64)
-            count = int(state["count"])
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"state must hold 'mean', 'var' and 'count': {e}") from None
-        ok = mean.shape == var.shape == (self.obs_dim,) and count >= 0
-        if not (ok and np.all(np.isfinite(mean) & np.isfinite(var) & (var >= 0))):
-            raise ValueError(f"need finite mean, var >= 0 of shape ({self.obs_dim},), count >= 0")
-        self._mean, self._var, self._count = mean, var, count
 
 
 def make_parameterization(
