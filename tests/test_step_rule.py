@@ -54,6 +54,19 @@ def test_zerograds_path_rule_raises_the_step_on_a_smooth_high_dimensional_task()
     assert res.loss < 0.8 * plain.loss  # the plain step (lr 0.01) travels too slowly
 
 
+def test_plateau_cuts_and_the_path_rule_multiply():
+    # on pure noise both shrink the step; neither may overwrite the other
+    rng = np.random.default_rng(0)
+    kw = dict(seed=0, sigma=0.2, lr=0.05, plateau_patience=3, step_rule="path", path_gain=0.1)
+    opt = zg.make_optimizer("zerograds", np.zeros(100), **kw)
+    for _ in range(40):
+        X = opt.ask()
+        opt.tell(X, rng.standard_normal(len(X)))
+    plateau = opt.lr_scale / opt.path_rule.scale
+    assert plateau <= 0.25 and opt.path_rule.scale < 1.0
+    assert opt.metrics["lr"] == pytest.approx(0.05 * plateau * opt.path_rule.scale)
+
+
 @pytest.mark.parametrize(
     "options",
     [{"step_rule": "csa"}, {"path_c": 0.0}, {"path_gain": -1.0}, {"path_low": 2.0},

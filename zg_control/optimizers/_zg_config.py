@@ -68,7 +68,7 @@ class ZeroGradsConfig(OptimizerConfig):
             it while they look like noise. path_c: the path's decay per batch; path_gain: the
             largest change of log lr per batch; path_threshold: the z-score of the path length
             above which lr grows; path_low, path_high: bounds of the scale.
-        path_sigma: with "path", shrink sigma with the lr scale (never grow it).
+        path_sigma: with "path", shrink sigma with the path rule's scale (never grow it).
         device: torch device of the MLP surrogate ("auto": CUDA when present; the linear
             surrogate runs on the CPU).
         num_threads: torch intra-op threads used inside ``ask``/``tell`` (restored after);

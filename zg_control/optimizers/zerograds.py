@@ -92,7 +92,7 @@ class ZeroGrads(Optimizer):
                 weight_decay=c.weight_decay_phi, generator=self.gen, device=self.device, **common,
             )  # fmt: skip
         self.sigma = c.sigma
-        self.lr_scale = 1.0  # multiplies the scheduled lr; cut on a plateau
+        self._plateau_scale = 1.0  # cut by plateau_factor on each plateau
         self.path_rule: PathLengthRule | None = None
         if c.step_rule == "path":
             self.path_rule = PathLengthRule(
@@ -135,8 +135,8 @@ class ZeroGrads(Optimizer):
     def _ask(self) -> np.ndarray:
         c = self.config
         self.sigma = self.current_sigma()
-        if c.path_sigma:  # the smoothing scale follows the step down, never up
-            self.sigma *= min(1.0, self.lr_scale)
+        if c.path_sigma and self.path_rule is not None:  # sigma follows the step down, not up
+            self.sigma *= min(1.0, self.path_rule.scale)
         n = c.batch_size // 2 if c.antithetic else c.batch_size
         # numpy's ziggurat sampler: ~10x faster than torch.randn for float64 at d ~ 35 000
         E = self.rng.standard_normal((n, self.dim))
@@ -171,7 +171,7 @@ class ZeroGrads(Optimizer):
             self._cut_lr_on_plateau(float(losses.mean()))
         if self.path_rule is not None and len(losses):
             z = fresh_slope((X_fit - theta) / self.sigma, targets, c.antithetic)
-            self.lr_scale = self.path_rule.update(z)
+            self.path_rule.update(z)
             self.metrics["path_score"] = self.path_rule.score
         lr = self.current_lr() * self.lr_scale
         for group in self.theta_opt.param_groups:
@@ -200,7 +200,7 @@ class ZeroGrads(Optimizer):
 
     def _cut_lr_on_plateau(self, batch_mean: float) -> None:
         """Track an exponential average of the batch mean loss; after more than
-        ``plateau_patience`` iterations without a new best, multiply ``lr_scale`` by
+        ``plateau_patience`` iterations without a new best, multiply the lr by
         ``plateau_factor`` and start counting again from the current average."""
         c = self.config
         ema = self._ema
@@ -210,8 +210,13 @@ class ZeroGrads(Optimizer):
             return
         self._bad += 1
         if self._bad > c.plateau_patience:
-            self.lr_scale *= c.plateau_factor
+            self._plateau_scale *= c.plateau_factor
             self._bad, self._best_ema = 0, self._ema
+
+    @property
+    def lr_scale(self) -> float:
+        """What multiplies the scheduled lr: the plateau cuts times the path rule's scale."""
+        return self._plateau_scale * (1.0 if self.path_rule is None else self.path_rule.scale)
 
     def _recommendation(self) -> np.ndarray:
         return self.theta.detach().numpy().copy()
@@ -224,7 +229,7 @@ class ZeroGrads(Optimizer):
             "surrogate": self.surrogate.state_dict(),
             "torch_rng": self.gen.get_state().numpy().copy(),
             "sigma": self.sigma,
-            "lr_scale": self.lr_scale,
+            "plateau_scale": self._plateau_scale,
             "plateau": [self._ema, self._best_ema, self._bad],
             "path_rule": None if self.path_rule is None else self.path_rule.state_dict(),
             "pending": None if self._pending is None else [a.copy() for a in self._pending],
@@ -237,7 +242,7 @@ class ZeroGrads(Optimizer):
         self.surrogate.load_state_dict(state["surrogate"])
         self.gen.set_state(torch.as_tensor(state["torch_rng"], dtype=torch.uint8))
         self.sigma = float(state["sigma"])
-        self.lr_scale = float(state["lr_scale"])
+        self._plateau_scale = float(state["plateau_scale"])
         ema, best, bad = state["plateau"]
         self._ema, self._best_ema, self._bad = float(ema), float(best), int(bad)
         if self.path_rule is not None:
