@@ -15,6 +15,7 @@ from collections.abc import Callable
 import mujoco
 import numpy as np
 
+from ._validate import positive_int
 from .task import Trajectory
 
 LossFn = Callable[[Trajectory], np.ndarray]
@@ -69,10 +70,8 @@ class ModelTask:
         if not callable(loss_fn):
             raise ValueError("loss_fn must be a callable Trajectory -> (n,) losses")
         self.loss_fn = loss_fn
-        for name, value in (("horizon", horizon), ("frame_skip", frame_skip)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.horizon, self.frame_skip = int(horizon), int(frame_skip)
+        self.horizon = positive_int("horizon", horizon)
+        self.frame_skip = positive_int("frame_skip", frame_skip)
         m = self.model
         qpos, qvel = m.qpos0.copy(), np.zeros(m.nv)
         self.keyframe = None
