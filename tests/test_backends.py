@@ -152,6 +152,20 @@ def test_gym_backend_runs_non_mujoco_env_deterministically():
         gym_b.run(X, p)
 
 
+@pytest.mark.parametrize(
+    "build, name",
+    [
+        (lambda: GYM_TASKS["Hopper-v5"](horizon=2.7), "horizon"),
+        (lambda: GymBackend("Pendulum-v1", horizon=0), "horizon"),
+        (lambda: NativeBackend(GYM_TASKS["Hopper-v5"](horizon=5), nthread=0), "nthread"),
+        (lambda: NativeBackend(GYM_TASKS["Hopper-v5"](horizon=5), check_every=1.5), "check_every"),
+    ],
+)
+def test_counts_must_be_positive_integers(build, name):
+    with pytest.raises(ValueError, match=name):
+        build()
+
+
 @pytest.mark.slow
 def test_ray_backend_equals_native():
     pytest.importorskip("ray")

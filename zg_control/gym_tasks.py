@@ -28,6 +28,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from ._validate import positive_int
 from .task import Trajectory, register_task
 
 DEFAULT_HORIZON = 100
@@ -47,9 +48,8 @@ class GymLocomotionTask:
     _clip_qvel: float | None = None  # Hopper/Walker2d clip velocities in the observation
 
     def __init__(self, horizon: int = DEFAULT_HORIZON, reset_seed: int = 0, **gym_kwargs):
-        if int(horizon) < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
-        self.horizon, self.reset_seed, self.gym_kwargs = int(horizon), int(reset_seed), gym_kwargs
+        horizon = positive_int("horizon", horizon)
+        self.horizon, self.reset_seed, self.gym_kwargs = horizon, int(reset_seed), gym_kwargs
         env = gym.make(self.env_id, disable_env_checker=True, **gym_kwargs)
         try:
             env.reset(seed=self.reset_seed)

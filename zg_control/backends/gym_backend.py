@@ -16,6 +16,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from .._validate import positive_int
 from ..task import Trajectory
 from . import diverged_loss
 
@@ -28,9 +29,8 @@ class GymBackend:
     def __init__(
         self, env_id: str, *, horizon: int, reset_seed: int = 0, gym_kwargs: dict | None = None
     ):
-        if int(horizon) < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
-        self.env_id, self.horizon, self.reset_seed = env_id, int(horizon), int(reset_seed)
+        horizon = positive_int("horizon", horizon)
+        self.env_id, self.horizon, self.reset_seed = env_id, horizon, int(reset_seed)
         self.gym_kwargs = dict(gym_kwargs or {})
         try:
             self.env = gym.make(

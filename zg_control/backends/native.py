@@ -33,6 +33,7 @@ import mujoco
 import numpy as np
 from mujoco import batch as mjbatch
 
+from .._validate import positive_int
 from ..task import Task, Trajectory
 from . import RecordedTrajectory, score
 
@@ -84,9 +85,9 @@ class NativeBackend:
         self, task: Task, *, nthread: int | None = None, check_every: int = 5, max_cached: int = 4
     ):
         nthread = (os.cpu_count() or 1) if nthread is None else nthread
-        if int(nthread) < 1 or int(check_every) < 1:
-            raise ValueError(f"nthread and check_every must be >= 1, got {nthread}, {check_every}")
-        self.task, self.nthread, self.max_cached = task, int(nthread), int(max_cached)
+        nthread = positive_int("nthread", nthread)
+        check_every = positive_int("check_every", check_every)
+        self.task, self.nthread, self.max_cached = task, nthread, int(max_cached)
         self.model = task.model
         self.horizon, self.frame_skip = int(task.horizon), int(task.frame_skip)
         if self.horizon < 1 or self.frame_skip < 1:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import positive_int
 from ..task import Task, Trajectory
 from . import concat_trajectories
 
@@ -74,8 +75,7 @@ class RayBackend:
         self.task, self.nthread = task, int(nthread or 1)
         if num_workers is None:
             num_workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // self.nthread)
-        if int(num_workers) < 1:
-            raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
+        num_workers = positive_int("num_workers", num_workers)
         actor = ray.remote(num_cpus=self.nthread)(_Worker)
         task_ref = ray.put(task)
         self._workers = [actor.remote(task_ref, self.nthread) for _ in range(int(num_workers))]
