@@ -1,9 +1,9 @@
 """Study helper: a grid of (task, method, options) variants x seeds, in a process pool.
 
-Each variant is ``"<label>=<method>:<json options>"`` (options merged on top of the suite's
-``METHOD_DEFAULTS``); every run is one ``zg_control.compare.run_one``. Results are appended to
-``--out`` (JSON lines, one per run, with the label) and a table of median final losses per
-(task, label) is printed at the end, from every record in that file.
+Each variant is ``"<label>=<method>:<json options>"`` (options on top of the ones compare.py
+would use, ``resolve_options``); every run is one ``zg_control.compare.run_one``. Results are
+appended to ``--out`` (JSON lines, one per run, with the label) and a table of median final
+losses per (task, label) is printed at the end, from every record in that file.
 
     python experiments/study_grid.py --tasks hopper-seq walker-seq --seeds 0 1 2 \
         --variants 'zg=zerograds:{}' 'zg-lr03=zerograds:{"lr": 0.03}' 'cma=cmaes:{}'
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zg_control.compare import _THREAD_VARS, METHOD_DEFAULTS, _init_worker, get_task, run_one
+from zg_control.compare import _THREAD_VARS, _init_worker, get_task, resolve_options, run_one
 
 
 def parse_variant(text: str) -> tuple[str, str, dict]:
@@ -74,7 +74,7 @@ def main() -> None:
         budget = a.budget or get_task(task).budget
         for v in a.variants:
             label, method, opts = parse_variant(v)
-            opts = {**METHOD_DEFAULTS.get(method, {}), **opts}
+            opts = resolve_options(method, get_task(task), budget, opts)
             for s in a.seeds:
                 if (task, label, s, budget) not in done:
                     jobs.append((task, label, method, s, budget, opts))

@@ -152,3 +152,16 @@ def test_scaling_script_quick(tmp_path):
     table = (out / "scaling.md").read_text()
     assert "d = 100" in table and "zerograds" in table and "peak RSS MB" in table
     assert mpimg.imread(out / "scaling.png").ndim == 3
+
+
+def test_study_trace_prints_the_run_compare_would_record(capsys):
+    """The trace uses compare's options (toy: sigma scaled x3), so its final loss is run_one's."""
+    from zg_control.compare import run_one
+
+    load_script("study_trace").main(["toy", "zerograds", "--budget", "120", "--rows", "4"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["n_evals", "best_loss", "batch_mean", "batch_min", "sigma", "lr"]
+    assert 4 <= len(lines) - 2 <= 8 and float(lines[1].split()[4]) == pytest.approx(0.3)
+    rec = run_one("toy", "zerograds", 0, 120, resolve_options("zerograds", SUITE["toy"], 120),
+                  quick=False)  # fmt: skip
+    assert lines[-1].startswith(f"final loss {rec['final_loss']:.4f} after {rec['n_evals']} ")
