@@ -165,3 +165,14 @@ def test_study_trace_prints_the_run_compare_would_record(capsys):
     rec = run_one("toy", "zerograds", 0, 120, resolve_options("zerograds", SUITE["toy"], 120),
                   quick=False)  # fmt: skip
     assert lines[-1].startswith(f"final loss {rec['final_loss']:.4f} after {rec['n_evals']} ")
+
+
+def test_compare_script_large_seeds(tmp_path):
+    """--large_seeds: the d >= 1000 tasks get their own seeds (the README's one command)."""
+    argv = ["--quick", "--tasks", "toy", "staircase-1000", "--methods", "random", "--seeds", "0",
+            "--large_seeds", "0", "1", "--workers", "1", "--out_dir", str(tmp_path)]  # fmt: skip
+    out = load_script("compare").main(argv)
+    runs = sorted((r["task"], r["seed"]) for r in load_runs(out / "runs.jsonl"))
+    assert runs == [("staircase-1000", 0), ("staircase-1000", 1), ("toy", 0)]
+    summary = (out / "summary.md").read_text()
+    assert "toy" in summary and "staircase-1000" in summary
