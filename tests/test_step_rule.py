@@ -1,11 +1,18 @@
-"""The path-length step rule: null calibration, growth on a persistent slope, shrinkage on noise."""
+"""ZeroGrads' step-size control: the path-length rule (null calibration, growth on a persistent
+slope, shrinkage on noise), plateau cuts and lr schedules."""
 
 import numpy as np
 import pytest
 
 import zg_control as zg
-from zg_control.functions import staircase
+from zg_control.functions import sphere, staircase
 from zg_control.optimizers.step_rule import PathLengthRule, fresh_slope
+
+
+def _iterate(opt, fn, iters: int) -> None:
+    for _ in range(iters):
+        X = opt.ask()
+        opt.tell(X, fn(X))
 
 
 @pytest.mark.parametrize("antithetic", [True, False])
@@ -59,9 +66,7 @@ def test_plateau_cuts_and_the_path_rule_multiply():
     rng = np.random.default_rng(0)
     kw = dict(seed=0, sigma=0.2, lr=0.05, plateau_patience=3, step_rule="path", path_gain=0.1)
     opt = zg.make_optimizer("zerograds", np.zeros(100), **kw)
-    for _ in range(40):
-        X = opt.ask()
-        opt.tell(X, rng.standard_normal(len(X)))
+    _iterate(opt, lambda X: rng.standard_normal(len(X)), 40)
     plateau = opt.lr_scale / opt.path_rule.scale
     assert plateau <= 0.25 and opt.path_rule.scale < 1.0
     assert opt.metrics["lr"] == pytest.approx(0.05 * plateau * opt.path_rule.scale)
@@ -75,3 +80,28 @@ def test_plateau_cuts_and_the_path_rule_multiply():
 def test_bad_path_options_are_rejected(options):
     with pytest.raises(ValueError, match="step_rule|path_"):
         zg.make_optimizer("zerograds", np.zeros(3), **options)
+
+
+def test_plateau_cuts_the_learning_rate_only_when_the_loss_stalls():
+    kw = dict(seed=0, sigma=0.2, lr=0.05, plateau_patience=3, plateau_factor=0.5)
+    descending = zg.make_optimizer("zerograds", np.full(10, 2.0), **kw)
+    _iterate(descending, sphere, 20)
+    assert descending.lr_scale == 1.0 and descending.metrics["lr"] == pytest.approx(0.05)
+
+    rng = np.random.default_rng(0)
+    stalled = zg.make_optimizer("zerograds", np.zeros(10), **kw)
+    _iterate(stalled, lambda X: rng.standard_normal(len(X)), 40)  # pure noise: nothing to gain
+    assert stalled.lr_scale <= 0.25 and stalled.metrics["lr"] == pytest.approx(
+        0.05 * stalled.lr_scale
+    )
+
+
+def test_lr_schedule_reaches_lr_final():
+    opt = zg.make_optimizer(
+        "zerograds", np.zeros(5), lr=0.1, lr_final=0.01, lr_schedule="exp", schedule_evals=160
+    )
+    assert opt.current_lr() == pytest.approx(0.1)
+    _iterate(opt, sphere, 5)  # 80 evaluations: half way, on a log scale
+    assert opt.theta_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.1**0.5)
+    _iterate(opt, sphere, 5)
+    assert opt.current_lr() == pytest.approx(0.01) == opt.theta_opt.param_groups[0]["lr"]

@@ -269,31 +269,6 @@ def test_shaping_keeps_the_gradient_when_one_sample_per_batch_is_an_outlier(shap
     assert shaped > 0.3 and shaped > raw + 0.2
 
 
-def test_plateau_cuts_the_learning_rate_only_when_the_loss_stalls():
-    kw = dict(seed=0, sigma=0.2, lr=0.05, plateau_patience=3, plateau_factor=0.5)
-    descending = zg.make_optimizer("zerograds", np.full(10, 2.0), **kw)
-    _run(descending, sphere, 20)
-    assert descending.lr_scale == 1.0 and descending.metrics["lr"] == pytest.approx(0.05)
-
-    rng = np.random.default_rng(0)
-    stalled = zg.make_optimizer("zerograds", np.zeros(10), **kw)
-    _run(stalled, lambda X: rng.standard_normal(len(X)), 40)  # pure noise: nothing to gain
-    assert stalled.lr_scale <= 0.25 and stalled.metrics["lr"] == pytest.approx(
-        0.05 * stalled.lr_scale
-    )
-
-
-def test_lr_schedule_reaches_lr_final():
-    opt = zg.make_optimizer(
-        "zerograds", np.zeros(5), lr=0.1, lr_final=0.01, lr_schedule="exp", schedule_evals=160
-    )
-    assert opt.current_lr() == pytest.approx(0.1)
-    _run(opt, sphere, 5)  # 80 evaluations: half way, on a log scale
-    assert opt.theta_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.1**0.5)
-    _run(opt, sphere, 5)
-    assert opt.current_lr() == pytest.approx(0.01) == opt.theta_opt.param_groups[0]["lr"]
-
-
 @pytest.mark.parametrize(
     "options", [{"shaping": "softmax"}, {"lr_schedule": "step"}, {"lr_final": -1.0}]
 )
