@@ -9,6 +9,7 @@ import torch
 from ..surrogate import ACTIVATIONS, resolve_device
 from .base import OptimizerConfig
 from .shaping import SHAPINGS
+from .step_rule import constants_problem
 
 THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
 SCHEDULES = ("constant", "linear", "cosine", "exp")
@@ -121,6 +122,7 @@ class ZeroGradsConfig(OptimizerConfig):
     num_threads: int = 1
 
     def __post_init__(self) -> None:
+        path_problem = constants_problem(self.path_c, self.path_gain, self.path_low, self.path_high)
         checks = [
             (self.sigma > 0, "sigma must be > 0"),
             (self.sigma_final is None or self.sigma_final > 0, "sigma_final must be > 0"),
@@ -128,8 +130,7 @@ class ZeroGradsConfig(OptimizerConfig):
             (self.shaping in ("auto", *SHAPINGS), f"shaping must be auto or one of {SHAPINGS}"),
             (self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {SCHEDULES}"),
             (self.step_rule in STEP_RULES, f"step_rule must be one of {STEP_RULES}"),
-            (0 < self.path_c <= 1 and self.path_gain >= 0, "need 0 < path_c <= 1, path_gain >= 0"),
-            (0 < self.path_low <= 1 <= self.path_high, "need 0 < path_low <= 1 <= path_high"),
+            (path_problem is None, str(path_problem)),
             (self.lr_final is None or self.lr_final >= 0, "lr_final must be >= 0"),
             (self.inner_sigma >= 0, "inner_sigma must be >= 0"),
             (self.batch_size >= 2, "batch_size must be >= 2"),

@@ -39,14 +39,27 @@ def fresh_slope(E: np.ndarray, targets: np.ndarray, antithetic: bool) -> np.ndar
     return None if norm == 0.0 else (U.T @ w) / norm
 
 
+def constants_problem(c: float, gain: float, low: float, high: float) -> str | None:
+    """What is wrong with the rule's constants (named as ZeroGrads' ``path_*`` options), or
+    ``None`` when they are valid."""
+    if not 0 < c <= 1:
+        return f"path rule needs 0 < path_c <= 1, got {c}"
+    if not gain >= 0:
+        return f"path rule needs path_gain >= 0, got {gain}"
+    if not 0 < low <= 1 <= high:
+        return f"path rule needs 0 < path_low <= 1 <= path_high, got {low}, {high}"
+    return None
+
+
 class PathLengthRule:
     """The rule of the module docstring; ``scale`` multiplies the base step."""
 
     def __init__(
         self, dim: int, c: float, gain: float, threshold: float, low: float, high: float
     ) -> None:
-        if not (0 < c <= 1 and gain >= 0 and 0 < low <= 1 <= high):
-            raise ValueError("path rule needs 0 < c <= 1, gain >= 0 and 0 < low <= 1 <= high")
+        problem = constants_problem(c, gain, low, high)
+        if problem:
+            raise ValueError(problem)
         self.dim, self.c, self.gain, self.threshold = dim, c, gain, threshold
         self.low, self.high = low, high
         self.path = np.zeros(dim)
