@@ -119,6 +119,25 @@ def test_state_dict_resume_is_identical(between_ask_and_tell):
     assert fresh.n_evals == ref.n_evals and fresh.best_loss == ref.best_loss
 
 
+def test_checkpoint_from_before_the_path_rule_resumes():
+    """Older checkpoints name the plateau cuts "lr_scale" and have no "path_rule" entry."""
+    kwargs = dict(seed=3, sigma=0.2, lr=0.05, plateau_patience=1)
+
+    def rugged(X):  # deterministic, but no trend at sigma's scale: the plateau rule cuts
+        return np.sin(40.0 * X).sum(axis=1)
+
+    first = zg.make_optimizer("zerograds", np.full(6, 1.5), **kwargs)
+    _run(first, rugged, 12)
+    assert first.lr_scale < 1.0  # a cut happened, so the renamed value matters
+    state = copy.deepcopy(first.state_dict())
+    state["algo"]["lr_scale"] = state["algo"].pop("plateau_scale")
+    del state["algo"]["path_rule"]
+    old = zg.make_optimizer("zerograds", np.full(6, 1.5), **kwargs)
+    old.load_state_dict(state)
+    assert old.lr_scale == first.lr_scale
+    assert np.array_equal(_run(old, rugged, 5), _run(first, rugged, 5))
+
+
 def _assert_plain(obj):
     if isinstance(obj, dict):
         for v in obj.values():

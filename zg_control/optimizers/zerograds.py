@@ -242,7 +242,8 @@ class ZeroGrads(Optimizer):
         self.surrogate.load_state_dict(state["surrogate"])
         self.gen.set_state(torch.as_tensor(state["torch_rng"], dtype=torch.uint8))
         self.sigma = float(state["sigma"])
-        self._plateau_scale = float(state["plateau_scale"])
+        # checkpoints written before the path rule call the plateau cuts "lr_scale"
+        self._plateau_scale = float(state.get("plateau_scale", state.get("lr_scale")))
         ema, best, bad = state["plateau"]
         self._ema, self._best_ema, self._bad = float(ema), float(best), int(bad)
         if self.path_rule is not None:
