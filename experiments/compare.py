@@ -41,10 +41,15 @@ class Args:
     options: str = ""  # JSON: per-method option overrides
 
 
+def is_large(task: str) -> bool:
+    """The tasks the issue's target counts: d >= 1000."""
+    return get_task(task).dim >= 1000
+
+
 GROUPS = {
     "default": list(DEFAULT_TASKS),
-    "small": [t for t in DEFAULT_TASKS if SUITE[t].dim < 1000],
-    "large": [t for t in DEFAULT_TASKS if SUITE[t].dim >= 1000],
+    "small": [t for t in DEFAULT_TASKS if not is_large(t)],
+    "large": [t for t in DEFAULT_TASKS if is_large(t)],
     "all": list(SUITE),
 }
 
@@ -55,8 +60,8 @@ def main(argv: list[str] | None = None) -> Path:
     tasks = [t for name in args.tasks for t in GROUPS.get(name, [name])]
     groups = [(tasks, args.seeds)]
     if args.large_seeds:
-        large = [t for t in tasks if get_task(t).dim >= 1000]
-        small = [t for t in tasks if t not in large]
+        large = [t for t in tasks if is_large(t)]
+        small = [t for t in tasks if not is_large(t)]
         groups = [g for g in ((large, args.large_seeds), (small, args.seeds)) if g[0]]
     out_dir = args.out_dir or RESULTS / ("compare_quick" if args.quick else "compare")
     options = json.loads(args.options) if args.options else None
