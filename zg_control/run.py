@@ -32,9 +32,6 @@ from .runconfig import RunConfig, build_problem
 
 log = logging.getLogger("zg_control")
 
-SIGMA_KEYS = ("sigma", "mutation_sigma", "c_k", "step")  # the method's sampling scale
-
-
 class RunInterrupted(Exception):
     """Ctrl-C: the run wrote a checkpoint (or kept its last one) and stopped."""
 
@@ -133,24 +130,6 @@ class Run:
         self._interrupted = True
         log.warning("Ctrl-C: finishing this iteration, then writing a checkpoint (again: abort)")
 
-    def _record(self, losses: np.ndarray) -> dict[str, Any]:
-        opt, m = self.opt, self.opt.metrics
-        finite = losses[np.isfinite(losses)]
-        t = self.elapsed()
-        sigma = next((m[k] for k in SIGMA_KEYS if k in m), None)
-        return {
-            "iteration": opt.n_iters,
-            "episodes": opt.n_evals,
-            "best_loss": float(opt.best_loss),
-            "current_loss": float(finite.mean()) if finite.size else float("nan"),
-            "batch_min": float(finite.min()) if finite.size else float("nan"),
-            "sigma": None if sigma is None else float(sigma),
-            "fit_error": float(m["fit_error"]) if "fit_error" in m else None,
-            "grad_norm": float(m["grad_norm"]) if "grad_norm" in m else None,
-            "episodes_per_s": opt.n_evals / t if t > 0 else None,
-            "wall_time": t,
-        }
-
     def execute(self, stop_after: int | None = None) -> RunResult:
         """Run the loop to the budget (or ``stop_after`` episodes), then finish the files."""
         main = threading.current_thread() is threading.main_thread()
@@ -195,7 +174,7 @@ class Run:
                     return False
                 losses = evaluate(self.problem.fn, X)
                 opt.tell(X, losses)
-                rec = self._record(losses)
+                rec = rundir.history_row(opt, losses, self.elapsed())
                 self.history.append(rec)
                 bar.update(X.shape[0])
                 bar.set_postfix(best=f"{opt.best_loss:.4g}", refresh=False)

@@ -34,6 +34,29 @@ parameters); ``sigma`` the method's sampling scale (ZeroGrads/PRDPT/CMA-ES sigma
 sigma, SPSA ``c_k``, SA step); ``episodes_per_s`` counts from the start of the run."""
 
 
+SIGMA_KEYS = ("sigma", "mutation_sigma", "c_k", "step")  # the method's sampling scale
+
+
+def history_row(opt: Any, losses: np.ndarray, elapsed: float) -> dict[str, Any]:
+    """The :data:`COLUMNS` of the iteration ``opt`` (an :class:`~zg_control.optimizers.Optimizer`)
+    just told, whose batch losses are ``losses (n,)``; ``elapsed``: seconds since the start."""
+    m = opt.metrics
+    finite = losses[np.isfinite(losses)]
+    sigma = next((m[k] for k in SIGMA_KEYS if k in m), None)
+    return {
+        "iteration": opt.n_iters,
+        "episodes": opt.n_evals,
+        "best_loss": float(opt.best_loss),
+        "current_loss": float(finite.mean()) if finite.size else float("nan"),
+        "batch_min": float(finite.min()) if finite.size else float("nan"),
+        "sigma": None if sigma is None else float(sigma),
+        "fit_error": float(m["fit_error"]) if "fit_error" in m else None,
+        "grad_norm": float(m["grad_norm"]) if "grad_norm" in m else None,
+        "episodes_per_s": opt.n_evals / elapsed if elapsed > 0 else None,
+        "wall_time": elapsed,
+    }
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, default=float) + "\n")
 
