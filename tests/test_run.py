@@ -183,3 +183,26 @@ def test_video_falls_back_to_gif_and_the_strip_tiles_frames(tmp_path, monkeypatc
     strip = imageio.imread(render.write_strip(frames, tmp_path / "s.png", n=4))
     assert strip.shape == (8, 4 * 12, 3)
     np.testing.assert_array_equal(strip[:, -12:], frames[-1, ::2, ::2])  # last frame included
+
+
+SCALE_KEY = {"zerograds": "sigma", "prdpt": "sigma", "cmaes": "sigma", "ga": "mutation_sigma",
+             "spsa": "c_k", "sa": "step", "random": None}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", sorted(zg.OPTIMIZERS))
+def test_history_row_takes_each_methods_sampling_scale(method):
+    from zg_control import rundir
+
+    opt = zg.make_optimizer(method, np.full(4, 0.5), seed=0)
+    X = opt.ask()
+    losses = (X**2).sum(axis=1)
+    losses[0] = np.nan  # a failed episode: left out of current_loss / batch_min
+    opt.tell(X, losses)
+    row = rundir.history_row(opt, losses, elapsed=2.0)
+    assert set(row) == set(rundir.COLUMNS)
+    key = SCALE_KEY[method]
+    assert row["sigma"] == (None if key is None else opt.metrics[key]) != 0
+    assert row["current_loss"] == pytest.approx(np.nanmean(losses))
+    assert row["batch_min"] == np.nanmin(losses) and row["best_loss"] == opt.best_loss
+    assert (row["episodes"], row["iteration"]) == (X.shape[0], 1)
+    assert row["episodes_per_s"] == X.shape[0] / 2.0

@@ -100,6 +100,8 @@ class SimulatedAnnealing(Optimizer):
         if math.isnan(self.fx):  # first batch: its best candidate becomes the state
             self._maybe_set_t0(losses, float(losses[i]))
             self.x, self.fx = X[i].copy(), float(losses[i])
+            self.metrics.update(temperature=self.temperature, step=self.step, accepted=1.0,
+                                fx=self.fx)  # fmt: skip
             return
         self._maybe_set_t0(losses, self.fx)
         delta = float(losses[i]) - self.fx
