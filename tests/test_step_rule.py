@@ -6,6 +6,7 @@ import pytest
 
 import zg_control as zg
 from zg_control.functions import sphere, staircase
+from zg_control.optimizers import make_config
 from zg_control.optimizers.step_rule import PathLengthRule, fresh_slope
 
 
@@ -105,3 +106,31 @@ def test_lr_schedule_reaches_lr_final():
     assert opt.theta_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.1**0.5)
     _iterate(opt, sphere, 5)
     assert opt.current_lr() == pytest.approx(0.01) == opt.theta_opt.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [(False, "none"), (True, "down"), ("true", "down"), ("down", "down"), ("both", "both")],
+)
+def test_path_sigma_modes_and_the_booleans_of_older_configs(value, mode):
+    assert make_config("zerograds", path_sigma=value).path_sigma == mode
+
+
+def test_path_sigma_rejects_an_unknown_mode():
+    with pytest.raises(ValueError, match="path_sigma must be one of"):
+        make_config("zerograds", path_sigma="up")
+
+
+@pytest.mark.parametrize("mode", ["down", "both"])
+def test_sigma_follows_the_path_rule_on_a_smooth_task(mode):
+    # the staircase's slope persists, so the rule's scale climbs above 1: "both" lets sigma
+    # (and, with lr = sigma / 10, the step) grow with it; "down" keeps sigma at its base
+    kw = dict(seed=0, shaping="none", step_rule="path", path_gain=0.1, path_sigma=mode)
+    res = zg.minimize(staircase, np.zeros(1000), "zerograds", budget=3000, **kw)
+    scale, hist = res.optimizer.path_rule.scale, res.history
+    assert scale > 2.0
+    sigmas, lrs = np.array([h["sigma"] for h in hist]), np.array([h["lr"] for h in hist])
+    if mode == "down":
+        assert sigmas.max() == 0.1 and sigmas[-1] == 0.1
+    else:  # each batch is drawn with the scale the previous update left: sigma_t = 10 lr_(t-1)
+        assert sigmas.max() > 0.2 and np.allclose(sigmas[1:], 10 * lrs[:-1])

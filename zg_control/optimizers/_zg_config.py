@@ -15,6 +15,7 @@ THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": t
 SCHEDULES = ("constant", "linear", "cosine", "exp")
 SURROGATES = ("auto", "mlp", "ridge")
 STEP_RULES = ("none", "path")
+PATH_SIGMA = ("none", "down", "both")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +70,10 @@ class ZeroGradsConfig(OptimizerConfig):
             it while they look like noise. path_c: the path's decay per batch; path_gain: the
             largest change of log lr per batch; path_threshold: the z-score of the path length
             above which lr grows; path_low, path_high: bounds of the scale.
-        path_sigma: with "path", shrink sigma with the path rule's scale (never grow it).
+        path_sigma: with "path", what sigma does with the path rule's scale: "none" (stays),
+            "down" (shrinks with it, never grows) or "both" (follows it both ways, so the
+            step keeps its ratio to sigma, like CMA-ES's step-size control); the booleans
+            of older configs mean False = "none", True = "down".
         device: torch device of the MLP surrogate ("auto": CUDA when present; the linear
             surrogate runs on the CPU).
         num_threads: torch intra-op threads used inside ``ask``/``tell`` (restored after);
@@ -93,7 +97,7 @@ class ZeroGradsConfig(OptimizerConfig):
     path_threshold: float = 1.0
     path_low: float = 0.25
     path_high: float = 4.0
-    path_sigma: bool = False
+    path_sigma: str | bool = "none"
     shaping: str = "auto"
     schedule_evals: int | None = None
     inner_sigma: float = 0.1
@@ -122,6 +126,9 @@ class ZeroGradsConfig(OptimizerConfig):
     num_threads: int = 1
 
     def __post_init__(self) -> None:
+        old = {True: "down", False: "none", "true": "down", "false": "none"}  # before the modes
+        if isinstance(self.path_sigma, (bool, str)) and self.path_sigma in old:
+            object.__setattr__(self, "path_sigma", old[self.path_sigma])
         path_problem = constants_problem(self.path_c, self.path_gain, self.path_low, self.path_high)
         checks = [
             (self.sigma > 0, "sigma must be > 0"),
@@ -131,6 +138,7 @@ class ZeroGradsConfig(OptimizerConfig):
             (self.lr_schedule in SCHEDULES, f"lr_schedule must be one of {SCHEDULES}"),
             (self.step_rule in STEP_RULES, f"step_rule must be one of {STEP_RULES}"),
             (path_problem is None, str(path_problem)),
+            (self.path_sigma in PATH_SIGMA, f"path_sigma must be one of {PATH_SIGMA}"),
             (self.lr_final is None or self.lr_final >= 0, "lr_final must be >= 0"),
             (self.inner_sigma >= 0, "inner_sigma must be >= 0"),
             (self.batch_size >= 2, "batch_size must be >= 2"),

@@ -135,8 +135,9 @@ class ZeroGrads(Optimizer):
     def _ask(self) -> np.ndarray:
         c = self.config
         self.sigma = self.current_sigma()
-        if c.path_sigma and self.path_rule is not None:  # sigma follows the step down, not up
-            self.sigma *= min(1.0, self.path_rule.scale)
+        if c.path_sigma != "none" and self.path_rule is not None:  # sigma follows the step
+            scale = self.path_rule.scale
+            self.sigma *= scale if c.path_sigma == "both" else min(1.0, scale)
         n = c.batch_size // 2 if c.antithetic else c.batch_size
         # numpy's ziggurat sampler: ~10x faster than torch.randn for float64 at d ~ 35 000
         E = self.rng.standard_normal((n, self.dim))
