@@ -113,12 +113,14 @@ def test_lr_schedule_reaches_lr_final():
     [(False, "none"), (True, "down"), ("true", "down"), ("down", "down"), ("both", "both")],
 )
 def test_path_sigma_modes_and_the_booleans_of_older_configs(value, mode):
-    assert make_config("zerograds", path_sigma=value).path_sigma == mode
+    assert make_config("zerograds", step_rule="path", path_sigma=value).path_sigma == mode
 
 
-def test_path_sigma_rejects_an_unknown_mode():
+def test_path_sigma_rejects_an_unknown_mode_or_a_missing_rule():
     with pytest.raises(ValueError, match="path_sigma must be one of"):
-        make_config("zerograds", path_sigma="up")
+        make_config("zerograds", step_rule="path", path_sigma="up")
+    with pytest.raises(ValueError, match="set step_rule='path' too"):
+        make_config("zerograds", path_sigma="both")  # silently ignored before
 
 
 @pytest.mark.parametrize("mode", ["down", "both"])
