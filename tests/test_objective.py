@@ -147,3 +147,26 @@ def test_wrong_x_shape_raises():
         with pytest.raises(ValueError, match=r"X must have shape \(n, 10\)"):
             f(X)
     assert f.n_episodes == 0
+
+
+DEPRECATED_MJCF = """<mujoco><compiler settotalmass="2"/>
+<worldbody><body><freejoint/><geom size="0.1"/></body></worldbody></mujoco>"""
+
+
+def test_mujoco_warnings_go_to_the_logger_not_the_terminal(tmp_path, capfd, caplog):
+    import logging
+
+    from zg_control._mjwarn import _to_log
+    from zg_control.model_task import load_model
+
+    path = tmp_path / "deprecated.xml"
+    path.write_text(DEPRECATED_MJCF)
+    with caplog.at_level(logging.DEBUG, logger="zg_control"):
+        load_model(path)
+        _to_log("Nan, Inf or huge value in QACC at DOF 0.")
+    out, err = capfd.readouterr()
+    assert "settotalmass" not in out + err  # MuJoCo prints it to the terminal by default
+    (deprecation, other) = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert deprecation[0] == logging.DEBUG and "settotalmass" in deprecation[1]
+    assert other == (logging.WARNING, "MuJoCo: Nan, Inf or huge value in QACC at DOF 0.")
+    assert mujoco.get_mju_user_warning() is None  # the default handler is back

@@ -28,6 +28,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from ._mjwarn import mujoco_warnings_logged
 from ._validate import positive_int
 from .task import Trajectory, register_task
 
@@ -50,7 +51,8 @@ class GymLocomotionTask:
     def __init__(self, horizon: int = DEFAULT_HORIZON, reset_seed: int = 0, **gym_kwargs):
         horizon = positive_int("horizon", horizon)
         self.horizon, self.reset_seed, self.gym_kwargs = horizon, int(reset_seed), gym_kwargs
-        env = gym.make(self.env_id, disable_env_checker=True, **gym_kwargs)
+        with mujoco_warnings_logged():
+            env = gym.make(self.env_id, disable_env_checker=True, **gym_kwargs)
         try:
             env.reset(seed=self.reset_seed)
             u = env.unwrapped

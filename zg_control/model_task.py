@@ -15,6 +15,7 @@ from collections.abc import Callable
 import mujoco
 import numpy as np
 
+from ._mjwarn import mujoco_warnings_logged
 from ._validate import positive_int
 from .task import Trajectory
 
@@ -33,9 +34,10 @@ def load_model(model_or_path: mujoco.MjModel | str | os.PathLike) -> mujoco.MjMo
     if not os.path.isfile(path):
         raise ValueError(f"model file {path!r} does not exist")
     try:
-        if path.endswith(".mjb"):
-            return mujoco.MjModel.from_binary_path(path)
-        return mujoco.MjModel.from_xml_path(path)
+        with mujoco_warnings_logged():
+            if path.endswith(".mjb"):
+                return mujoco.MjModel.from_binary_path(path)
+            return mujoco.MjModel.from_xml_path(path)
     except Exception as err:  # mujoco raises ValueError or its own errors for bad MJCF
         raise ValueError(f"could not compile {path!r}: {err}") from err
 

@@ -197,7 +197,10 @@ def render_params(
 def _gym_model(env: str | None) -> Any:
     import gymnasium as gym
 
-    e = gym.make(env, disable_env_checker=True)
+    from ._mjwarn import mujoco_warnings_logged
+
+    with mujoco_warnings_logged():
+        e = gym.make(env, disable_env_checker=True)
     try:
         return e.unwrapped.model
     finally:

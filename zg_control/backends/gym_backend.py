@@ -16,6 +16,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from .._mjwarn import mujoco_warnings_logged
 from .._validate import positive_int
 from ..task import Trajectory
 from . import diverged_loss
@@ -33,9 +34,9 @@ class GymBackend:
         self.env_id, self.horizon, self.reset_seed = env_id, horizon, int(reset_seed)
         self.gym_kwargs = dict(gym_kwargs or {})
         try:
-            self.env = gym.make(
-                env_id, max_episode_steps=self.horizon, disable_env_checker=True, **self.gym_kwargs
-            )
+            with mujoco_warnings_logged():
+                self.env = gym.make(env_id, max_episode_steps=self.horizon,
+                                    disable_env_checker=True, **self.gym_kwargs)  # fmt: skip
         except (gym.error.Error, TypeError) as err:
             raise ValueError(f"gym.make({env_id!r}) failed: {err}") from err
         space = self.env.action_space
