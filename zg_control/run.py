@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import checkpoint, rundir
+from . import rundir
 from .loop import build_optimizer, evaluate
 from .runconfig import RunConfig, build_problem
 
@@ -85,40 +85,14 @@ class Run:
             rundir.write_status(self.out, status, **info)
 
     def save_checkpoint(self) -> None:
-        if self.out is None:
-            return
-        state = {
-            "config": self.config.to_dict(),
-            "optimizer": self.opt.state_dict(),
-            "history": self.history,
-            "elapsed": self.elapsed(),
-            "problem": self.problem.state_dict(),
-        }
-        checkpoint.save(self.path("checkpoint.npz"), state, kind="run")
-        opt = self.opt
-        controls = self.problem.decode(opt.best_x)
-        rundir.write_best(self.path("best.npz"), opt.best_x, opt.best_loss, opt.n_evals, False,
-                          controls)  # fmt: skip
+        if self.out is not None:
+            rundir.save_checkpoint(self.out, self.config.to_dict(), self.opt, self.problem,
+                                   self.history, self.elapsed())  # fmt: skip
 
     def load_checkpoint(self) -> None:
-        state = checkpoint.load(self.path("checkpoint.npz"), kind="run")
-        saved = state.get("config", {})
-        keys = ("env", "function", "method", "seed", "parameterization")
-        if any(saved.get(k) != getattr(self.config, k) for k in keys):
-            raise ValueError(
-                f"{self.path('checkpoint.npz')} belongs to another run ("
-                + ", ".join(f"{k}={saved.get(k)!r}" for k in keys)
-                + "), not this config.json; resume the directory that wrote it"
-            )
-        try:
-            self.opt.load_state_dict(state["optimizer"])
-            self.problem.load_state_dict(state["problem"])
-            self.history, self.elapsed0 = list(state["history"]), float(state["elapsed"])
-        except (KeyError, TypeError, IndexError, AttributeError) as err:
-            raise ValueError(
-                f"{self.path('checkpoint.npz')} is incomplete or from another version "
-                f"(missing {err}); start a new run"
-            ) from None
+        self.history, self.elapsed0 = rundir.load_checkpoint(
+            self.out, self.config, self.opt, self.problem  # type: ignore[arg-type]
+        )
 
     # ---------------------------------------------------------------------- loop
     def elapsed(self) -> float:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import checkpoint
 from .checkpoint import atomic_write, atomic_write_text
 
 COLUMNS = (
@@ -89,6 +90,44 @@ def write_best(
     if controls is not None:
         arrays["controls"] = np.asarray(controls)
     atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+RUN_KEYS = ("env", "function", "method", "seed", "parameterization")  # what a checkpoint must match
+
+
+def save_checkpoint(
+    out: Path, config: dict[str, Any], opt: Any, problem: Any, history: list, elapsed: float
+) -> None:
+    """``checkpoint.npz`` (``config``: the run's config dict; ``opt``, ``problem``: the run's
+    optimizer and problem, whose ``state_dict`` it keeps) and the best-so-far ``best.npz``."""
+    state = {"config": config, "optimizer": opt.state_dict(), "history": history,
+             "elapsed": elapsed, "problem": problem.state_dict()}  # fmt: skip
+    checkpoint.save(out / "checkpoint.npz", state, kind="run")
+    controls = problem.decode(opt.best_x)
+    write_best(out / "best.npz", opt.best_x, opt.best_loss, opt.n_evals, False, controls)
+
+
+def load_checkpoint(out: Path, config: Any, opt: Any, problem: Any) -> tuple[list, float]:
+    """Restore ``opt`` and ``problem`` from ``out/checkpoint.npz`` and return its ``(history,
+    elapsed)``; ``ValueError`` if it belongs to another run (``RUN_KEYS`` of ``config``) or is
+    incomplete."""
+    path = out / "checkpoint.npz"
+    state = checkpoint.load(path, kind="run")
+    saved = state.get("config", {})
+    if any(saved.get(k) != getattr(config, k) for k in RUN_KEYS):
+        raise ValueError(
+            f"{path} belongs to another run ("
+            + ", ".join(f"{k}={saved.get(k)!r}" for k in RUN_KEYS)
+            + "), not this config.json; resume the directory that wrote it"
+        )
+    try:
+        opt.load_state_dict(state["optimizer"])
+        problem.load_state_dict(state["problem"])
+        return list(state["history"]), float(state["elapsed"])
+    except (KeyError, TypeError, IndexError, AttributeError) as err:
+        raise ValueError(
+            f"{path} is incomplete or from another version (missing {err}); start a new run"
+        ) from None
 
 
 def write_status(out: Path, status: str, **info: Any) -> None:
