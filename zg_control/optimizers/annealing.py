@@ -100,8 +100,7 @@ class SimulatedAnnealing(Optimizer):
         if math.isnan(self.fx):  # first batch: its best candidate becomes the state
             self._maybe_set_t0(losses, float(losses[i]))
             self.x, self.fx = X[i].copy(), float(losses[i])
-            self.metrics.update(temperature=self.temperature, step=self.step, accepted=1.0,
-                                fx=self.fx)  # fmt: skip
+            self._report(accepted=True)
             return
         self._maybe_set_t0(losses, self.fx)
         delta = float(losses[i]) - self.fx
@@ -115,6 +114,9 @@ class SimulatedAnnealing(Optimizer):
             self.step *= math.exp(cfg.adapt_rate * (float(accepted) - cfg.target_accept))
         if self.T0 is not None:
             self.k += 1
+        self._report(accepted)
+
+    def _report(self, accepted: bool) -> None:
         self.metrics.update(
             temperature=self.temperature, step=self.step, accepted=float(accepted), fx=self.fx
         )
