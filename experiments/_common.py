@@ -1,10 +1,27 @@
-"""Shared helpers of the experiment scripts: a dataclass of arguments turned into a CLI."""
+"""Shared helpers of the experiment scripts: a dataclass of arguments turned into a CLI.
+
+    @dataclasses.dataclass
+    class Args:
+        seeds: tuple[int, ...] = arg((0, 1, 2), "seeds of every run")
+        quick: bool = arg(False, "tiny budgets (tests)")
+
+    def main(argv=None):
+        args = parse_args(Args, argv, "what the script does")  # --seeds 0 1 --quick; --help
+
+    if __name__ == "__main__":
+        cli(main)
+
+``cli`` ends a script whose arguments or options are bad with one line on stderr (the
+library's ``ValueError`` message) instead of a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,10 +46,29 @@ def _parser_kwargs(field: dataclasses.Field) -> dict[str, Any]:
     return {"type": _SCALARS[scalar]}
 
 
+def arg(default: Any, help: str) -> Any:
+    """A field of an ``Args`` dataclass with its ``--help`` text."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 def parse_args(cls: type[T], argv: list[str] | None = None, description: str = "") -> T:
     """Build ``cls`` (a dataclass with defaults) from command-line arguments ``--<field>``."""
     parser = argparse.ArgumentParser(description=description)
     for f in dataclasses.fields(cls):
-        parser.add_argument(f"--{f.name}", default=f.default, **_parser_kwargs(f))
+        help_text = f.metadata.get("help", "")
+        if not (f.default is None or f.default is False or f.default == ""):  # said in the text
+            shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+            help_text += f" (default: {shown})"
+        parser.add_argument(f"--{f.name}", default=f.default, help=help_text, **_parser_kwargs(f))
     values = vars(parser.parse_args(argv))
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def cli(main: Callable[[], Any]) -> None:
+    """Run a script's ``main()``. A ``ValueError`` (what the library raises for a bad task,
+    method or option; also invalid JSON) ends the script with its message and exit status 2."""
+    try:
+        main()
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -21,13 +21,13 @@ and >= 3x gymnasium; policy >= 0.8x open loop.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import time
 
 import mujoco
 import numpy as np
+from _common import arg, cli, parse_args
 from mujoco import rollout
 
 from zg_control.objective import make_objective
@@ -35,28 +35,12 @@ from zg_control.objective import make_objective
 
 @dataclasses.dataclass
 class Args:
-    envs: tuple[str, ...] = ("Hopper-v5", "HalfCheetah-v5")
-    batch: int = 32
-    horizon: int = 100
-    rounds: int = 7
-    nthread: int = os.cpu_count() or 1
-    seed: int = 0
-
-
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for f in dataclasses.fields(Args):
-        kind = type(f.default)
-        if kind is tuple:
-            parser.add_argument(f"--{f.name}", nargs="+", default=f.default)
-        else:
-            parser.add_argument(f"--{f.name}", type=kind, default=f.default)
-    return Args(
-        **{
-            k: (tuple(v) if isinstance(v, list) else v)
-            for k, v in vars(parser.parse_args()).items()
-        }
-    )
+    envs: tuple[str, ...] = arg(("Hopper-v5", "HalfCheetah-v5"), "Gymnasium MuJoCo env ids")
+    batch: int = arg(32, "episodes per call")
+    horizon: int = arg(100, "control steps per episode")
+    rounds: int = arg(7, "interleaved rounds; the median time per call is reported")
+    nthread: int = arg(os.cpu_count() or 1, "threads of the rollout pool")
+    seed: int = arg(0, "seed of the random controls and policy weights")
 
 
 def raw_rollout_fn(objective, X: np.ndarray, nthread: int):
@@ -126,8 +110,8 @@ def episode_lengths(objective, X: np.ndarray) -> float:
     return float(task.alive(traj).sum(axis=1).mean())
 
 
-def main() -> None:
-    a = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    a = parse_args(Args, argv, __doc__.split("\n\n")[0])
     print(f"batch {a.batch}, horizon {a.horizon} control steps, {a.nthread} threads, "
           f"median of {a.rounds} interleaved rounds; episodes per second")  # fmt: skip
     header = f"{'env':<16}{'method':<20}{'eps/s':>10}{'vs raw':>9}{'vs gym':>9}{'vs open':>9}"
@@ -145,4 +129,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

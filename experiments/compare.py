@@ -22,23 +22,27 @@ import json
 import time
 from pathlib import Path
 
-from _common import RESULTS, parse_args
+from _common import RESULTS, arg, cli, parse_args
 
 from zg_control.compare import DEFAULT_METHODS, DEFAULT_TASKS, SUITE, get_task, run_comparison
 
 
 @dataclasses.dataclass
 class Args:
-    tasks: tuple[str, ...] = ("default",)
-    methods: tuple[str, ...] = DEFAULT_METHODS
-    seeds: tuple[int, ...] = (0, 1, 2)
-    large_seeds: tuple[int, ...] | None = None  # seeds of the d >= 1000 tasks (None: --seeds)
-    budget: int | None = None  # episodes per run; None = each task's own budget
-    workers: int = 2
-    out_dir: str | None = None  # default experiments/results/compare (or compare_quick)
-    quick: bool = False  # tiny budgets and horizons (tests)
-    resume: bool = True
-    options: str = ""  # JSON: per-method option overrides
+    tasks: tuple[str, ...] = arg(
+        ("default",), "suite task names or groups: default, small (d < 1000), large, all"
+    )
+    methods: tuple[str, ...] = arg(DEFAULT_METHODS, "optimizers to compare")
+    seeds: tuple[int, ...] = arg((0, 1, 2), "seeds of every (task, method)")
+    large_seeds: tuple[int, ...] | None = arg(
+        None, "seeds of the d >= 1000 tasks instead of --seeds (the README uses 0 1 2 3 4)"
+    )
+    budget: int | None = arg(None, "episodes per run (default: each task's own budget)")
+    workers: int = arg(2, "parallel single-threaded worker processes")
+    out_dir: str | None = arg(None, "results folder (default experiments/results/compare)")
+    quick: bool = arg(False, "tiny budgets and horizons: a smoke test in under a minute")
+    resume: bool = arg(True, "skip runs already in <out_dir>/runs.jsonl")
+    options: str = arg("", 'per-method option overrides as JSON, e.g. \'{"prdpt": {"lr": 0.05}}\'')
 
 
 def is_large(task: str) -> bool:
@@ -58,13 +62,23 @@ def main(argv: list[str] | None = None) -> Path:
     args = parse_args(Args, argv, __doc__.split("\n\n")[0])
     # 1. which runs: (tasks, seeds) groups
     tasks = [t for name in args.tasks for t in GROUPS.get(name, [name])]
+    for t in tasks:
+        get_task(t)  # an unknown name fails here, before anything is printed
     groups = [(tasks, args.seeds)]
     if args.large_seeds:
         large = [t for t in tasks if is_large(t)]
         small = [t for t in tasks if not is_large(t)]
         groups = [g for g in ((large, args.large_seeds), (small, args.seeds)) if g[0]]
     out_dir = args.out_dir or RESULTS / ("compare_quick" if args.quick else "compare")
-    options = json.loads(args.options) if args.options else None
+    options = None
+    if args.options:
+        try:
+            options = json.loads(args.options)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--options is not valid JSON ({err}): {args.options}") from err
+        if not isinstance(options, dict) or not all(isinstance(v, dict) for v in options.values()):
+            example = '{"prdpt": {"lr": 0.05}}'
+            raise ValueError(f"--options must map methods to options, e.g. {example}")
     for ts, seeds in groups:
         print(f"{len(ts)} tasks x {len(args.methods)} methods x {len(seeds)} seeds -> {out_dir}")
     # 2. run them (appends to runs.jsonl) and write the summary, CSV and plots
@@ -79,4 +93,4 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

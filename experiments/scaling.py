@@ -19,7 +19,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from _common import RESULTS, parse_args
+from _common import RESULTS, arg, cli, parse_args
 
 from zg_control.compare import DEFAULT_METHODS, load_runs, run_comparison
 
@@ -29,14 +29,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 @dataclasses.dataclass
 class Args:
-    function: str = "staircase"
-    dims: tuple[int, ...] = (10, 100, 1000, 10000, 35000)
-    methods: tuple[str, ...] = DEFAULT_METHODS
-    seeds: tuple[int, ...] = (0, 1)
-    budget: int = 10000  # episodes per run, the same at every dimension
-    workers: int = 2
-    out_dir: str | None = None  # default experiments/results/scaling (or scaling_quick)
-    quick: bool = False  # d = 10, 100 and 48 episodes
+    function: str = arg("staircase", "a function of zg_control.functions.FUNCTIONS (not toy)")
+    dims: tuple[int, ...] = arg((10, 100, 1000, 10000, 35000), "dimensions to sweep")
+    methods: tuple[str, ...] = arg(DEFAULT_METHODS, "optimizers to compare")
+    seeds: tuple[int, ...] = arg((0, 1), "seeds of every (dimension, method)")
+    budget: int = arg(10000, "episodes per run, the same at every dimension")
+    workers: int = arg(2, "parallel worker processes (a fresh one per run)")
+    out_dir: str | None = arg(None, "results folder (default experiments/results/scaling)")
+    quick: bool = arg(False, "d = 10, 100 and 48 episodes (tests)")
 
 
 # (column, record field, scale, format) of the table and the plot panels
@@ -109,4 +109,4 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

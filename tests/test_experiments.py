@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -77,21 +78,45 @@ def test_run_comparison_in_a_process_pool(tmp_path):
     assert f"{np.median(finals):.4g}" in (out / "summary.md").read_text()
 
 
-def test_failed_runs_are_recorded_and_resume_skips_done_runs(tmp_path):
-    bad = {"sa": {"no_such_option": 1}}
+def test_failed_runs_are_recorded_and_resume_skips_done_runs(tmp_path, monkeypatch):
+    import zg_control
+
+    real = zg_control.minimize
+
+    def crash_sa(fn, x0, method, *args, **kwargs):  # e.g. a simulation that blew up
+        if method == "sa":
+            raise RuntimeError("simulated crash")
+        return real(fn, x0, method, *args, **kwargs)
+
+    monkeypatch.setattr(zg_control, "minimize", crash_sa)
     out = run_comparison(["toy"], ["sa", "random"], [0], out_dir=tmp_path, quick=True,
-                         workers=1, method_options=bad, verbose=False)  # fmt: skip
+                         workers=1, verbose=False)  # fmt: skip
     runs = {r["method"]: r for r in load_runs(out / "runs.jsonl")}
     assert runs["random"]["status"] == "ok"
-    assert runs["sa"]["status"] == "failed" and "no_such_option" in runs["sa"]["error"]
+    assert runs["sa"]["status"] == "failed" and "simulated crash" in runs["sa"]["error"]
     assert "Failed runs" in (out / "summary.md").read_text()
     n_lines = len((out / "runs.jsonl").read_text().splitlines())
+    monkeypatch.setattr(zg_control, "minimize", real)
     run_comparison(["toy"], ["sa", "random"], [0], out_dir=tmp_path, quick=True, workers=1,
                    verbose=False)  # fmt: skip
     lines = (out / "runs.jsonl").read_text().splitlines()
-    assert len(lines) == n_lines + 1  # only the failed run was repeated, now without bad options
+    assert len(lines) == n_lines + 1  # only the failed run was repeated, now without the crash
     assert json.loads(lines[-1])["method"] == "sa"
     assert all(r["status"] == "ok" for r in load_runs(out / "runs.jsonl"))
+
+
+def test_bad_options_are_rejected_before_any_run(tmp_path):
+    """A bad option is a ValueError up front, not one failed run per seed in the results."""
+    for bad, message in [
+        ({"sa": {"no_such_option": 1}}, "unknown option(s) no_such_option for method 'sa'"),
+        ({"sa": {"step": -1.0}}, "step"),
+        ({"cmaes": {"sigma": 0.1}}, "options given for cmaes, which this comparison does not"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            run_comparison(["toy", "staircase-1000"], ["sa", "random"], [0, 1], quick=True,
+                           out_dir=tmp_path / "out", workers=1, method_options=bad)  # fmt: skip
+        assert message in str(info.value)
+    assert not (tmp_path / "out").exists()
 
 
 def test_suite_covers_the_required_problems():
@@ -176,3 +201,47 @@ def test_compare_script_large_seeds(tmp_path):
     assert runs == [("staircase-1000", 0), ("staircase-1000", 1), ("toy", 0)]
     summary = (out / "summary.md").read_text()
     assert "toy" in summary and "staircase-1000" in summary
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--tasks", "nope"], "unknown task 'nope'"),
+        (["--methods", "nope"], "unknown methods ['nope']"),
+        (["--options", "{bad"], "--options is not valid JSON"),
+        (["--options", "[1]"], "--options must map methods to options"),
+        (["--options", '{"random": {"nope": 1}}'], "unknown option(s) nope for method 'random'"),
+        (["--options", '{"prdpt": {"lr": 0.1}}'], "options given for prdpt, which this"),
+        (["--options", '{"random": {"sigma": -1}}'], "sigma must be > 0"),
+    ],
+)
+def test_compare_script_rejects_bad_input_before_writing_anything(tmp_path, capsys, bad, message):
+    """One line on stderr and exit status 2, no traceback, and no results folder at all (a
+    bad option used to be recorded as a failed run per seed, with a summary that looked done)."""
+    compare, common = load_script("compare"), load_script("_common")
+    out = tmp_path / "out"
+    argv = ["--quick", "--tasks", "toy", "--methods", "random", "--out_dir", str(out), *bad]
+    with pytest.raises(SystemExit) as exit_info:
+        common.cli(lambda: compare.main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_experiment_scripts_document_every_argument(capsys):
+    """--help gives every argument of the scripts a text, and defaults as one would type them."""
+    shown = {
+        "compare": "seeds of every (task, method) (default: 0 1 2)",
+        "scaling": "dimensions to sweep (default: 10 100 1000 10000 35000)",
+        "bench_episodes": "seed of the random controls and policy weights (default: 0)",
+    }
+    for name, default in shown.items():
+        module = load_script(name)
+        with pytest.raises(SystemExit):
+            module.main(["--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for field in dataclasses.fields(module.Args):
+            assert field.metadata.get("help"), f"{name}: --{field.name} has no help text"
+            assert " ".join(field.metadata["help"].split()) in text
+        assert default in text

@@ -218,24 +218,35 @@ def run_comparison(
     run), rss_before_mb (resident MB before it), curve = [[episodes, best loss], ...]), and from
     all records in it ``runs.csv``, ``summary.md`` and ``curves_<task>.png``.
     """
-    from .optimizers import OPTIMIZERS
+    from .optimizers import OPTIMIZERS, make_config
 
     specs = {t: get_task(t) for t in tasks}
     bad = [m for m in methods if m not in OPTIMIZERS]
     if bad or not seeds or not methods:
         raise ValueError(f"unknown methods {bad} (known: {', '.join(OPTIMIZERS)}) or none given")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    jsonl = out / "runs.jsonl"
-    done = {_key(r) for r in load_runs(jsonl) if r["status"] == "ok"} if resume else set()
-    jobs = []
+    unused = sorted(set(method_options or {}) - set(methods))
+    if unused:
+        raise ValueError(
+            f"options given for {', '.join(unused)}, which this comparison does not run "
+            f"(methods: {', '.join(methods)})"
+        )
+    runs = []  # (task, method, budget, options); every config is checked before any run starts
     for t, spec in specs.items():
         b = int(budget or (40 if quick else spec.budget))
         for m in methods:
             opts = resolve_options(m, spec, b, (method_options or {}).get(m))
-            for s in seeds:
-                if (t, m, int(s), b, quick) not in done:
-                    jobs.append((spec.ms_per_episode * b, (t, m, int(s), b, opts, quick)))
+            make_config(m, **opts)
+            runs.append((t, m, b, opts))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl = out / "runs.jsonl"
+    done = {_key(r) for r in load_runs(jsonl) if r["status"] == "ok"} if resume else set()
+    jobs = [
+        (specs[t].ms_per_episode * b, (t, m, int(s), b, opts, quick))
+        for t, m, b, opts in runs
+        for s in seeds
+        if (t, m, int(s), b, quick) not in done
+    ]
     jobs.sort(key=lambda j: -j[0])  # long runs first
     start = time.perf_counter()
 

@@ -136,7 +136,8 @@ def get_task(name: str) -> TaskSpec:
     if m and m.group(1) in FUNCTIONS and m.group(1) != "toy":
         d = int(m.group(2))
         return TaskSpec(name, partial(_analytic, m.group(1), d, 2.0), 2000, "analytic", d)
+    functions = ", ".join(f for f in FUNCTIONS if f != "toy")
     raise ValueError(
         f"unknown task {name!r}; choose from {', '.join(SUITE)} or '<function>-<d>' with a "
-        f"function of zg_control.functions.FUNCTIONS"
+        f"function of zg_control.functions.FUNCTIONS ({functions}), e.g. 'staircase-10000'"
     )
