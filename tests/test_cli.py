@@ -40,6 +40,22 @@ def test_entry_points_help_and_a_bad_input_in_a_real_process(tmp_path):
     assert not out.exists()
 
 
+def test_every_argument_of_every_command_says_what_it_does():
+    import argparse
+
+    from zg_control.cli_parser import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    missing = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, parser in sub.choices.items()
+        for action in parser._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
+    assert sorted(sub.choices) == ["compare", "list", "minimize", "optimize", "render", "resume"]
+    assert missing == []
+
+
 def test_list_shows_envs_with_dimensions_methods_and_parameterizations(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out

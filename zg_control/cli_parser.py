@@ -78,12 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("optimize", help="optimize an env's controls into a run directory")
     p.add_argument("env", nargs="?", default=S, help="env id (zg-control list) or MJCF path")
     p.add_argument("--loss", default=S, help="for an MJCF path: module:function or file.py:fn")
-    p.add_argument("--parameterization", "-p", default=S, choices=["sequence", "spline", "policy"])
+    p.add_argument("--parameterization", "-p", default=S, choices=["sequence", "spline", "policy"],
+                   help="what is optimized: per-step controls, spline knots or MLP policy "
+                   "weights (default sequence)")  # fmt: skip
     p.add_argument("--horizon", type=int, default=S, help="control steps per episode")
     p.add_argument("--n-knots", type=int, default=S, dest="n_knots", help="spline knots")
-    p.add_argument("--interp", default=S, choices=["zero", "linear", "cubic"])
+    p.add_argument("--interp", default=S, choices=["zero", "linear", "cubic"],
+                   help="spline interpolation between knots (default cubic)")  # fmt: skip
     p.add_argument("--hidden", default=S, help="policy hidden widths, e.g. 64,64")
-    p.add_argument("--frame-skip", type=int, default=S, dest="frame_skip")
+    p.add_argument("--frame-skip", type=int, default=S, dest="frame_skip",
+                   help="physics steps per control step (default: the env's)")  # fmt: skip
     p.add_argument(
         "--env-opt",
         action="append",
@@ -93,11 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="task option, repeatable",
     )
-    p.add_argument("--backend", default=S, choices=["native", "gymnasium", "ray"])
+    p.add_argument("--backend", default=S, choices=["native", "gymnasium", "ray"],
+                   help="how episodes run: mujoco.rollout threads, Gymnasium's step loop, "
+                   "or Ray workers (default native)")  # fmt: skip
     p.add_argument("--nthread", type=int, default=S, help="simulation threads (default all)")
-    p.add_argument("--no-render", action="store_false", dest="render", default=S)
+    p.add_argument("--no-render", action="store_false", dest="render", default=S,
+                   help="skip the video and still strip at the end")  # fmt: skip
     p.add_argument("--width", type=int, default=S, help="video pixels (default 480)")
-    p.add_argument("--height", type=int, default=S)
+    p.add_argument("--height", type=int, default=S, help="video pixels (default 480)")
     _method_args(p)
 
     p = sub.add_parser("minimize", help="minimize an analytic function (zg_control.functions)")
@@ -106,28 +113,31 @@ def build_parser() -> argparse.ArgumentParser:
     _method_args(p)
 
     p = sub.add_parser("resume", help="continue a run from its directory")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a directory written by zg-control optimize")
     p.add_argument("--budget", type=int, help="new total budget (to extend a finished run)")
-    p.add_argument("--stop-after", type=int, metavar="EPISODES")
-    p.add_argument("--no-render", action="store_false", dest="render", default=None)
+    p.add_argument("--stop-after", type=int, metavar="EPISODES",
+                   help="stop with a checkpoint after this many episodes in total")  # fmt: skip
+    p.add_argument("--no-render", action="store_false", dest="render", default=None,
+                   help="skip the video and still strip at the end")  # fmt: skip
     _common(p)
 
     p = sub.add_parser("render", help="replay saved parameters to a video and a still strip")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a directory written by zg-control optimize")
     p.add_argument("--params", help="npz with x (default RUN_DIR/best.npz)")
     p.add_argument("--out", help="directory for video + strip (default RUN_DIR)")
-    p.add_argument("--width", type=int)
-    p.add_argument("--height", type=int)
+    p.add_argument("--width", type=int, help="video pixels (default: the run's)")
+    p.add_argument("--height", type=int, help="video pixels (default: the run's)")
     _common(p)
 
     p = sub.add_parser("compare", help="methods x seeds x tasks at an equal episode budget")
     p.add_argument("--tasks", nargs="+", help="suite task names (default: the standard suite)")
     p.add_argument("--methods", nargs="+", help="default: all methods")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="default: 0 1 2")
     p.add_argument("--budget", type=int, help="episodes per run (default: each task's)")
     p.add_argument("--out", default="experiments/results", help="results directory")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2, help="parallel processes (default: 2)")
     p.add_argument("--quick", action="store_true", help="small problems (smoke test)")
-    p.add_argument("--opt", action="append", type=_kv, default=[], metavar="METHOD.KEY=VALUE")
+    p.add_argument("--opt", action="append", type=_kv, default=[], metavar="METHOD.KEY=VALUE",
+                   help="a method's option, repeatable, e.g. --opt prdpt.lr=0.05")  # fmt: skip
     _common(p)
     return parser
