@@ -8,7 +8,8 @@
 
 Every (task, method, seed) is one run of ``budget`` episodes; runs go to a pool of ``--workers``
 single-threaded processes. Results accumulate in ``<out_dir>/runs.jsonl`` (runs already there
-are skipped, so an interrupted comparison resumes); ``runs.csv``, ``summary.md`` and
+with the same options are skipped, so an interrupted comparison resumes; a run recorded with
+other options is run again and replaces the old record); ``runs.csv``, ``summary.md`` and
 ``curves_<task>.png`` are rewritten from all runs in it at the end. Task names: see
 ``zg_control.compare.SUITE``; groups ``default``, ``small`` (d < 1000), ``large`` (d >= 1000),
 ``all``. ``--large_seeds`` gives the tasks with d >= 1000 their own seeds (the README uses 5
@@ -41,7 +42,7 @@ class Args:
     workers: int = arg(2, "parallel single-threaded worker processes")
     out_dir: str | None = arg(None, "results folder (default experiments/results/compare)")
     quick: bool = arg(False, "tiny budgets and horizons: a smoke test in under a minute")
-    resume: bool = arg(True, "skip runs already in <out_dir>/runs.jsonl")
+    resume: bool = arg(True, "skip runs already in <out_dir>/runs.jsonl with the same options")
     options: str = arg("", 'per-method option overrides as JSON, e.g. \'{"prdpt": {"lr": 0.05}}\'')
 
 

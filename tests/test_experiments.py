@@ -105,6 +105,28 @@ def test_failed_runs_are_recorded_and_resume_skips_done_runs(tmp_path, monkeypat
     assert all(r["status"] == "ok" for r in load_runs(out / "runs.jsonl"))
 
 
+def test_resume_reruns_runs_whose_options_changed(tmp_path):
+    """Resume skips a run only when it was recorded with the same options; a run with other
+    options replaces it, and a cell whose seeds ran with different options is flagged."""
+    kw = dict(out_dir=tmp_path, quick=True, workers=1, verbose=False)
+    out = run_comparison(["toy"], ["random"], [0, 1], **kw)
+    jsonl = out / "runs.jsonl"
+    first = {r["seed"]: r for r in load_runs(jsonl)}
+    n_lines = len(jsonl.read_text().splitlines())
+    run_comparison(["toy"], ["random"], [0, 1], **kw)  # the same options: nothing runs again
+    assert len(jsonl.read_text().splitlines()) == n_lines
+    assert "different options" not in (out / "summary.md").read_text()
+    run_comparison(["toy"], ["random"], [0], method_options={"random": {"sigma": 0.05}}, **kw)
+    assert len(jsonl.read_text().splitlines()) == n_lines + 1
+    now = {r["seed"]: r for r in load_runs(jsonl)}
+    assert now[0]["options"]["sigma"] == 0.05 and now[0]["final_loss"] != first[0]["final_loss"]
+    assert now[1] == first[1]
+    summary = (out / "summary.md").read_text()
+    assert "## Cells whose seeds ran with different options" in summary
+    old_sigma = first[0]["options"]["sigma"]  # random's default times the toy's scale
+    assert f'- toy / random (budget 40): {{"sigma": 0.05}}; {{"sigma": {old_sigma}}}' in summary
+
+
 def test_bad_options_are_rejected_before_any_run(tmp_path):
     """A bad option is a ValueError up front, not one failed run per seed in the results."""
     for bad, message in [

@@ -174,6 +174,12 @@ def _key(rec: dict[str, Any]) -> tuple:
     return (rec["task"], rec["method"], int(rec["seed"]), int(rec["budget"]), bool(rec["quick"]))
 
 
+def options_id(options: dict[str, Any] | None) -> str:
+    """A run's options as canonical JSON (what ``runs.jsonl`` stores, keys sorted), so options
+    given now and options read back from a record compare equal when they are the same."""
+    return json.dumps(json.loads(json.dumps(options or {}, default=str)), sort_keys=True)
+
+
 def load_runs(path: Path) -> list[dict[str, Any]]:
     """Records of ``runs.jsonl``, the latest per (task, method, seed, budget, quick)."""
     latest: dict[tuple, dict[str, Any]] = {}
@@ -209,7 +215,8 @@ def run_comparison(
         workers: processes (each single-threaded); ``<= 1`` runs in this process.
         quick: short horizons and small dimensions (for tests).
         method_options: per-method overrides of :data:`METHOD_DEFAULTS`.
-        resume: skip runs already recorded with status "ok" in ``runs.jsonl``.
+        resume: skip runs already recorded with status "ok" and the same options in
+            ``runs.jsonl`` (a run recorded with other options is run again and replaces it).
         fresh_workers: one process per run (nothing cached from earlier runs).
 
     Writes ``runs.jsonl`` (one record per run: task, kind, dim, method, seed, budget, options,
@@ -240,12 +247,15 @@ def run_comparison(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "runs.jsonl"
-    done = {_key(r) for r in load_runs(jsonl) if r["status"] == "ok"} if resume else set()
+    # resume: a run is done when it is recorded ok *with the options it would get now*
+    done = {
+        (*_key(r), options_id(r.get("options"))) for r in load_runs(jsonl) if r["status"] == "ok"
+    } if resume else set()  # fmt: skip
     jobs = [
         (specs[t].ms_per_episode * b, (t, m, int(s), b, opts, quick))
         for t, m, b, opts in runs
         for s in seeds
-        if (t, m, int(s), b, quick) not in done
+        if (t, m, int(s), b, quick, options_id(opts)) not in done
     ]
     jobs.sort(key=lambda j: -j[0])  # long runs first
     start = time.perf_counter()

@@ -13,7 +13,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 
-from .compare import DEFAULT_METHODS, SUITE
+from .compare import DEFAULT_METHODS, SUITE, options_id
 
 THRESHOLD_FRACTION = 0.8
 _CSV_FIELDS = ("task", "kind", "dim", "method", "seed", "budget", "quick", "status",
@@ -153,6 +153,12 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
         if r["status"] == "ok":
             versions.setdefault(r["method"], {}).setdefault(r.get("code", "?"), []).append(r)
     mixed = {m: v for m, v in versions.items() if len(v) > 1}
+    settings: dict[tuple, set[str]] = {}  # (task, method, budget) -> the options its seeds had
+    for r in records:
+        if r["status"] == "ok":
+            key = (r["task"], r["method"], r["budget"])
+            settings.setdefault(key, set()).add(options_id(r.get("options")))
+    mixed_options = {k: v for k, v in settings.items() if len(v) > 1}
     failed = [r for r in records if r["status"] != "ok"]
     seeds = sorted({int(r["seed"]) for r in records})
     text = [
@@ -184,6 +190,10 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
             parts = [f"{h}: {len(rs)} runs ({', '.join(sorted({r['task'] for r in rs}))})"
                      for h, rs in v.items()]  # fmt: skip
             text.append(f"- {m}: " + "; ".join(parts))
+    if mixed_options:
+        text += ["", "## Cells whose seeds ran with different options (medians mix them)", ""]
+        text += [f"- {t} / {m} (budget {b}): " + "; ".join(sorted(v))
+                 for (t, m, b), v in mixed_options.items()]  # fmt: skip
     if failed:
         text += ["", "## Failed runs", ""]
         text += [f"- {r['task']} / {r['method']} / seed {r['seed']}: {r.get('error')}"
