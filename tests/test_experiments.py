@@ -152,7 +152,7 @@ def test_suite_covers_the_required_problems():
 
 
 def test_suite_builds_the_dimension_it_declares():
-    for name in ("cheetah-spline", "walker-seq", "hopper-policy", "jump-spline"):
+    for name in ("cheetah-spline", "walker-seq", "hopper-policy", "jump-spline", "cheetah-seq-12k"):
         problem = SUITE[name].build()
         try:
             assert problem.dim == SUITE[name].dim

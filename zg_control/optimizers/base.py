@@ -58,7 +58,8 @@ class Optimizer(ABC):
         x0: starting point, shape ``(d,)``.
         config: the method's frozen config dataclass.
         seed: seeds the optimizer's own generator (no global RNG is touched).
-        bounds: optional box ``(lower, upper)``, each a scalar or shape ``(d,)``.
+        bounds: optional box ``(lower, upper)``, each a scalar or shape ``(d,)``; an ``x0``
+            outside it starts from its projection onto the box (``clip``).
     """
 
     config_cls: ClassVar[type[OptimizerConfig]] = OptimizerConfig
