@@ -148,16 +148,14 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
         time_rows.append(lead + f"{ep_ms:.2g} | " + " | ".join(times) + " |")
         _plot(task, budget, runs, thr[(task, budget, _)],
               out / f"curves_{re.sub(r'[^A-Za-z0-9_.-]', '_', task)}.png")  # fmt: skip
-    versions = {}
-    for r in records:
-        if r["status"] == "ok":
-            versions.setdefault(r["method"], {}).setdefault(r.get("code", "?"), []).append(r)
-    mixed = {m: v for m, v in versions.items() if len(v) > 1}
+    versions: dict[str, dict[str, list]] = {}  # method -> code hash -> its runs
     settings: dict[tuple, set[str]] = {}  # (task, method, budget) -> the options its seeds had
-    for r in records:
-        if r["status"] == "ok":
-            key = (r["task"], r["method"], r["budget"])
-            settings.setdefault(key, set()).add(options_id(r.get("options")))
+    for r in (r for r in records if r["status"] == "ok"):
+        versions.setdefault(r["method"], {}).setdefault(r.get("code", "?"), []).append(r)
+        settings.setdefault((r["task"], r["method"], r["budget"]), set()).add(
+            options_id(r.get("options"))
+        )
+    mixed = {m: v for m, v in versions.items() if len(v) > 1}
     mixed_options = {k: v for k, v in settings.items() if len(v) > 1}
     failed = [r for r in records if r["status"] != "ok"]
     seeds = sorted({int(r["seed"]) for r in records})
