@@ -3,17 +3,12 @@ slope, shrinkage on noise), plateau cuts and lr schedules."""
 
 import numpy as np
 import pytest
+from helpers import iterate
 
 import zg_control as zg
 from zg_control.functions import sphere, staircase
 from zg_control.optimizers import make_config
 from zg_control.optimizers.step_rule import PathLengthRule, fresh_slope
-
-
-def _iterate(opt, fn, iters: int) -> None:
-    for _ in range(iters):
-        X = opt.ask()
-        opt.tell(X, fn(X))
 
 
 @pytest.mark.parametrize("antithetic", [True, False])
@@ -67,7 +62,7 @@ def test_plateau_cuts_and_the_path_rule_multiply():
     rng = np.random.default_rng(0)
     kw = dict(seed=0, sigma=0.2, lr=0.05, plateau_patience=3, step_rule="path", path_gain=0.1)
     opt = zg.make_optimizer("zerograds", np.zeros(100), **kw)
-    _iterate(opt, lambda X: rng.standard_normal(len(X)), 40)
+    iterate(opt, lambda X: rng.standard_normal(len(X)), 40)
     plateau = opt.lr_scale / opt.path_rule.scale
     assert plateau <= 0.25 and opt.path_rule.scale < 1.0
     assert opt.metrics["lr"] == pytest.approx(0.05 * plateau * opt.path_rule.scale)
@@ -86,12 +81,12 @@ def test_bad_path_options_are_rejected(options):
 def test_plateau_cuts_the_learning_rate_only_when_the_loss_stalls():
     kw = dict(seed=0, sigma=0.2, lr=0.05, plateau_patience=3, plateau_factor=0.5)
     descending = zg.make_optimizer("zerograds", np.full(10, 2.0), **kw)
-    _iterate(descending, sphere, 20)
+    iterate(descending, sphere, 20)
     assert descending.lr_scale == 1.0 and descending.metrics["lr"] == pytest.approx(0.05)
 
     rng = np.random.default_rng(0)
     stalled = zg.make_optimizer("zerograds", np.zeros(10), **kw)
-    _iterate(stalled, lambda X: rng.standard_normal(len(X)), 40)  # pure noise: nothing to gain
+    iterate(stalled, lambda X: rng.standard_normal(len(X)), 40)  # pure noise: nothing to gain
     assert stalled.lr_scale <= 0.25 and stalled.metrics["lr"] == pytest.approx(
         0.05 * stalled.lr_scale
     )
@@ -102,9 +97,9 @@ def test_lr_schedule_reaches_lr_final():
         "zerograds", np.zeros(5), lr=0.1, lr_final=0.01, lr_schedule="exp", schedule_evals=160
     )
     assert opt.current_lr() == pytest.approx(0.1)
-    _iterate(opt, sphere, 5)  # 80 evaluations: half way, on a log scale
+    iterate(opt, sphere, 5)  # 80 evaluations: half way, on a log scale
     assert opt.theta_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.1**0.5)
-    _iterate(opt, sphere, 5)
+    iterate(opt, sphere, 5)
     assert opt.current_lr() == pytest.approx(0.01) == opt.theta_opt.param_groups[0]["lr"]
 
 

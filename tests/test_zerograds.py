@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from helpers import iterate
 
 import zg_control as zg
 from zg_control.functions import TOY_MINIMUM, TOY_START, akima_toy, rosenbrock, sphere, staircase
@@ -73,15 +74,6 @@ def test_variants_descend_on_sphere(options):
     assert sphere(res.optimizer.recommendation[None])[0] < 0.25 * sphere(x0[None])[0]
 
 
-def _run(opt, fn, iters):
-    out = []
-    for _ in range(iters):
-        X = opt.ask()
-        opt.tell(X, fn(X))
-        out.append(opt.recommendation)
-    return np.array(out)
-
-
 def test_same_seed_same_result_bit_for_bit():
     a = zg.minimize(rosenbrock, np.zeros(8), "zerograds", budget=400, seed=3, inner_sigma=0.1)
     b = zg.minimize(rosenbrock, np.zeros(8), "zerograds", budget=400, seed=3, inner_sigma=0.1)
@@ -98,10 +90,10 @@ def test_state_dict_resume_is_identical(between_ask_and_tell):
                   lr_schedule="linear", plateau_patience=1, shaping="clip")  # fmt: skip
     x0 = np.full(12, 0.5)
     ref = zg.make_optimizer("zerograds", x0, **kwargs)
-    full = _run(ref, rosenbrock, 20)
+    full = iterate(ref, rosenbrock, 20)
 
     first = zg.make_optimizer("zerograds", x0, **kwargs)
-    _run(first, rosenbrock, 10)
+    iterate(first, rosenbrock, 10)
     X_pending = first.ask() if between_ask_and_tell else None
     state = copy.deepcopy(first.state_dict())
     # a checkpoint holds only numpy arrays, scalars, strings, lists and dicts
@@ -112,9 +104,9 @@ def test_state_dict_resume_is_identical(between_ask_and_tell):
     if X_pending is not None:
         X = X_pending  # the batch asked before saving, told after loading
         fresh.tell(X, rosenbrock(X))
-        rest = np.vstack([fresh.recommendation[None], _run(fresh, rosenbrock, 9)])
+        rest = np.vstack([fresh.recommendation[None], iterate(fresh, rosenbrock, 9)])
     else:
-        rest = _run(fresh, rosenbrock, 10)
+        rest = iterate(fresh, rosenbrock, 10)
     assert np.array_equal(rest, full[10:])
     assert fresh.n_evals == ref.n_evals and fresh.best_loss == ref.best_loss
 
@@ -127,7 +119,7 @@ def test_checkpoint_from_before_the_path_rule_resumes():
         return np.sin(40.0 * X).sum(axis=1)
 
     first = zg.make_optimizer("zerograds", np.full(6, 1.5), **kwargs)
-    _run(first, rugged, 12)
+    iterate(first, rugged, 12)
     assert first.lr_scale < 1.0  # a cut happened, so the renamed value matters
     state = copy.deepcopy(first.state_dict())
     state["algo"]["lr_scale"] = state["algo"].pop("plateau_scale")
@@ -135,7 +127,7 @@ def test_checkpoint_from_before_the_path_rule_resumes():
     old = zg.make_optimizer("zerograds", np.full(6, 1.5), **kwargs)
     old.load_state_dict(state)
     assert old.lr_scale == first.lr_scale
-    assert np.array_equal(_run(old, rugged, 5), _run(first, rugged, 5))
+    assert np.array_equal(iterate(old, rugged, 5), iterate(first, rugged, 5))
 
 
 def _assert_plain(obj):
@@ -254,15 +246,15 @@ def test_high_dimensional_staircase_descends_and_ridge_state_resumes():
     # with the path-length step rule on, whose state (path, scale) must resume too
     kwargs = dict(seed=5, bounds=(-2.0, 2.0), sigma=0.1, step_rule="path", path_gain=0.2)
     ref = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
-    full = _run(ref, staircase, 12)
+    full = iterate(ref, staircase, 12)
     first = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
-    _run(first, staircase, 6)
+    iterate(first, staircase, 6)
     state = copy.deepcopy(first.state_dict())
     _assert_plain(state)
     fresh = zg.make_optimizer("zerograds", np.zeros(200), **kwargs)
     fresh.load_state_dict(state)
     assert fresh.path_rule.scale == first.path_rule.scale != 1.0
-    assert np.array_equal(_run(fresh, staircase, 6), full[6:])
+    assert np.array_equal(iterate(fresh, staircase, 6), full[6:])
 
 
 @pytest.mark.parametrize("shaping", ["clip", "ranks", "normal"])
