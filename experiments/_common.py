@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -62,6 +63,18 @@ def parse_args(cls: type[T], argv: list[str] | None = None, description: str = "
         parser.add_argument(f"--{f.name}", default=f.default, help=help_text, **_parser_kwargs(f))
     values = vars(parser.parse_args(argv))
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def study_parser(doc: str, budget: int, budget_help: str) -> argparse.ArgumentParser:
+    """The arguments the study helpers share (``--method --seeds --budget --options --tag``);
+    the caller adds its task argument. ``--options`` is JSON (argparse reports bad JSON)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--method", default="zerograds", help="a registered optimizer name")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="(default: 0)")
+    p.add_argument("--budget", type=int, default=budget, help=budget_help)
+    p.add_argument("--options", type=json.loads, default={}, help="JSON options of the method")
+    p.add_argument("--tag", default="", help="a label copied into the output lines")
+    return p
 
 
 def cli(main: Callable[[], Any]) -> None:

@@ -16,6 +16,7 @@ import argparse
 import json
 
 import numpy as np
+from _common import cli
 
 import zg_control as zg
 
@@ -24,13 +25,15 @@ def cos(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-300))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--dim", type=int, default=600)
-    p.add_argument("--iters", type=int, default=150)
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dim", type=int, default=600, help="d of the quadratic (default: 600)")
+    p.add_argument("--iters", type=int, default=150, help="iterations (default: 150)")
     p.add_argument("--noise", type=float, default=0.0, help="loss noise std (relative)")
-    p.add_argument("--options", type=json.loads, default={})
-    a = p.parse_args()
+    p.add_argument("--options", type=json.loads, default={}, help="JSON ZeroGrads options")
+    a = p.parse_args(argv)
+    if a.dim < 1 or a.iters < 3:
+        raise ValueError(f"--dim must be >= 1 and --iters >= 3, got {a.dim} and {a.iters}")
     d = a.dim
     coef = np.logspace(0, 2, d)
     rng = np.random.default_rng(1)
@@ -67,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -20,14 +20,24 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
+from _common import cli
 
 from zg_control.compare import _THREAD_VARS, _init_worker, get_task, resolve_options, run_one
 
 
 def parse_variant(text: str) -> tuple[str, str, dict]:
-    label, _, rest = text.partition("=")
+    """``"<label>=<method>:<json options>"`` -> (label, method, options); ValueError if not."""
+    label, eq, rest = text.partition("=")
     method, _, opts = rest.partition(":")
-    return label, method, json.loads(opts or "{}")
+    if not (eq and label and method):
+        raise ValueError(
+            f"variant {text!r}: expected '<label>=<method>:<json options>', "
+            "e.g. 'zg-lr03=zerograds:{\"lr\": 0.03}' (the options may be left out)"
+        )
+    options = json.loads(opts or "{}")
+    if not isinstance(options, dict):
+        raise ValueError(f"variant {text!r}: the options must be a JSON object, got {opts!r}")
+    return label, method, options
 
 
 def _run(task: str, label: str, method: str, seed: int, budget: int, opts: dict) -> dict:
@@ -53,15 +63,17 @@ def table(path: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--tasks", nargs="+", required=True)
-    p.add_argument("--variants", nargs="+", required=True)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--budget", type=int, default=0, help="0: the task's budget")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--out", default="/tmp/study_grid.jsonl")
-    a = p.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", nargs="+", required=True, help="suite tasks, e.g. ant-seq")
+    p.add_argument("--variants", nargs="+", required=True,
+                   help="'<label>=<method>:<json options>' each")  # fmt: skip
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="(default: 0 1 2)")
+    p.add_argument("--budget", type=int, default=0, help="episodes; 0: the task's budget")
+    p.add_argument("--workers", type=int, default=2, help="processes (default: 2)")
+    p.add_argument("--out", default="/tmp/study_grid.jsonl",
+                   help="JSON lines, appended; runs already in it are skipped")  # fmt: skip
+    a = p.parse_args(argv)
     out = Path(a.out)
     done = set()
     if out.exists():
@@ -97,4 +109,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 import numpy as np
+from _common import cli, study_parser
 
 import zg_control as zg
 from zg_control.functions import staircase
@@ -29,18 +29,16 @@ def make_task(name: str):
     if name.startswith("stair"):
         d = int(name[5:])
         return staircase, np.zeros(d), None
-    raise ValueError(name)
+    raise ValueError(
+        f"unknown study task {name!r}: use cheetah<T> or ant<T> (open-loop controls over T "
+        "steps, e.g. cheetah100) or stair<d> (the staircase in d dimensions, e.g. stair1000)"
+    )
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--task", default="cheetah100")
-    p.add_argument("--method", default="zerograds")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--budget", type=int, default=5000)
-    p.add_argument("--options", type=json.loads, default={})
-    p.add_argument("--tag", default="")
-    a = p.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    p = study_parser(__doc__, 5000, "episodes (default: 5000)")
+    p.add_argument("--task", default="cheetah100", help="cheetah<T>, ant<T> or stair<d>")
+    a = p.parse_args(argv)
     fn, x0, bounds = make_task(a.task)
     out = []
     t0 = time.perf_counter()
@@ -53,4 +51,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -9,23 +9,18 @@ line per task with the final loss per seed.
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
+from _common import cli, study_parser
 
 from zg_control.compare import METHOD_DEFAULTS, get_task, run_one
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--tasks", nargs="+", default=["staircase-1000"])
-    p.add_argument("--method", default="zerograds")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--budget", type=int, default=0, help="0: the task's budget")
-    p.add_argument("--options", type=json.loads, default={})
-    p.add_argument("--tag", default="")
-    a = p.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    p = study_parser(__doc__, 0, "episodes; 0: the task's budget")
+    p.add_argument("--tasks", nargs="+", default=["staircase-1000"], help="suite tasks")
+    a = p.parse_args(argv)
     opts = {**METHOD_DEFAULTS.get(a.method, {}), **a.options}
     for task in a.tasks:
         budget = a.budget or get_task(task).budget
@@ -39,4 +34,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -15,6 +15,7 @@ import argparse
 import json
 
 import numpy as np
+from _common import cli
 
 from zg_control import minimize
 from zg_control.compare import get_task, resolve_options
@@ -26,10 +27,10 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("task", help="a suite task, e.g. ant-seq or staircase-1000")
     p.add_argument("method", help="zerograds, cmaes, prdpt, spsa, sa, ga or random")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
     p.add_argument("--budget", type=int, default=0, help="0: the task's budget")
     p.add_argument("--options", default="{}", help="JSON options on top of the defaults")
-    p.add_argument("--rows", type=int, default=20)
+    p.add_argument("--rows", type=int, default=20, help="about this many rows (default: 20)")
     a = p.parse_args(argv)
     spec = get_task(a.task)
     budget = a.budget or spec.budget
@@ -49,4 +50,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -268,3 +268,53 @@ def test_experiment_scripts_document_every_argument(capsys):
             assert field.metadata.get("help"), f"{name}: --{field.name} has no help text"
             assert " ".join(field.metadata["help"].split()) in text
         assert default in text
+
+
+@pytest.mark.parametrize(
+    "script, bad, message",
+    [
+        ("study_grid", ["--tasks", "toy", "--variants", "zerograds"], "expected '<label>=<method>"),
+        ("study_grid", ["--tasks", "toy", "--variants", "a=zerograds:[1]"], "a JSON object"),
+        ("study_grid", ["--tasks", "nope", "--variants", "a=zerograds"], "unknown task 'nope'"),
+        ("study_grid", ["--tasks", "toy", "--variants", "a=nope"], "unknown method"),
+        ("study_run", ["--task", "walker5"], "unknown study task 'walker5'"),
+        ("study_suite", ["--tasks", "nope"], "unknown task 'nope'"),
+        ("study_trace", ["nope", "zerograds"], "unknown task 'nope'"),
+        ("study_trace", ["toy", "zerograds", "--options", "{bad"], "Expecting property name"),
+        ("study_cosine", ["--dim", "0"], "--dim must be >= 1"),
+    ],
+)
+def test_study_helpers_reject_bad_input_with_one_line(tmp_path, capsys, script, bad, message):
+    """The developer helpers end bad input like the experiment scripts: one ``error:`` line,
+    exit status 2, no traceback, and study_grid writes nothing."""
+    module, common = load_script(script), load_script("_common")
+    if script == "study_grid":
+        bad = [*bad, "--out", str(tmp_path / "grid.jsonl")]
+    with pytest.raises(SystemExit) as exit_info:
+        common.cli(lambda: module.main(bad))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "grid.jsonl").exists()
+
+
+@pytest.mark.parametrize("script", ["study_grid", "study_run", "study_suite", "study_trace",
+                                    "study_cosine"])  # fmt: skip
+def test_study_helpers_document_every_argument(monkeypatch, script):
+    """Every argument of the developer helpers has a --help text (the parser is caught as
+    main() asks it to parse)."""
+    import argparse
+
+    parsers = []
+
+    def catch(self, args=None, namespace=None):
+        parsers.append(self)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", catch)
+    with pytest.raises(SystemExit):
+        load_script(script).main([])
+    (parser,) = parsers
+    actions = [a for a in parser._actions if a.dest != "help"]
+    assert actions and parser.description
+    assert all(a.help for a in actions), [a.dest for a in actions if not a.help]
