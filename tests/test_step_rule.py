@@ -6,6 +6,7 @@ import pytest
 from helpers import iterate
 
 import zg_control as zg
+from zg_control._coerce import coerce
 from zg_control.functions import sphere, staircase
 from zg_control.optimizers import make_config
 from zg_control.optimizers.step_rule import PathLengthRule, fresh_slope
@@ -105,10 +106,24 @@ def test_lr_schedule_reaches_lr_final():
 
 @pytest.mark.parametrize(
     ("value", "mode"),
-    [(False, "none"), (True, "down"), ("true", "down"), ("down", "down"), ("both", "both")],
-)
+    [(False, "none"), (True, "down"), ("true", "down"), ("off", "none"), ("down", "down"),
+     ("both", "both")],
+)  # fmt: skip
 def test_path_sigma_modes_and_the_booleans_of_older_configs(value, mode):
+    """Values as the CLI and config files pass them: coerced to the field's ``str | bool``
+    (a string that reads as a bool is the bool), then mapped by the config."""
+    value = coerce("path_sigma", value, str | bool)
     assert make_config("zerograds", step_rule="path", path_sigma=value).path_sigma == mode
+
+
+def test_coerce_tries_each_type_of_a_union_and_str_last():
+    assert coerce("x", "3", int | float) == 3 and isinstance(coerce("x", "3", int | float), int)
+    assert coerce("x", "0.5", int | float) == 0.5
+    assert coerce("x", "true", str | bool) is True and coerce("x", "up", str | bool) == "up"
+    assert coerce("x", "none", int | str | None) is None
+    assert coerce("x", 2.0, float | str) == 2.0  # already one of the types: kept as it is
+    with pytest.raises(ValueError, match="option x='many': expected int or float"):
+        coerce("x", "many", int | float)
 
 
 def test_path_sigma_rejects_an_unknown_mode_or_a_missing_rule():

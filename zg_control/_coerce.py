@@ -18,7 +18,18 @@ def coerce(name: str, value: Any, hint: Any) -> Any:
             if type(None) in args:
                 return None
         inner = [a for a in args if a is not type(None)]
-        return coerce(name, value, inner[0]) if len(inner) == 1 else value
+        if len(inner) == 1:
+            return coerce(name, value, inner[0])
+        if not isinstance(value, str) and any(type(value) is a for a in inner):
+            return value  # already one of them (a TOML/JSON value)
+        # a string: the other types first ("true" in ``str | bool`` is the bool), str last
+        for kind in sorted(inner, key=lambda a: a is str):
+            try:
+                return coerce(name, value, kind)
+            except ValueError:
+                continue
+        names = " or ".join(getattr(a, "__name__", str(a)) for a in inner)
+        raise ValueError(f"option {name}={value!r}: expected {names}")
     bad = ValueError(f"option {name}={value!r}: expected {getattr(hint, '__name__', hint)}")
     if hint is bool:
         if isinstance(value, bool):

@@ -126,9 +126,8 @@ class ZeroGradsConfig(OptimizerConfig):
     num_threads: int = 1
 
     def __post_init__(self) -> None:
-        old = {True: "down", False: "none", "true": "down", "false": "none"}  # before the modes
-        if isinstance(self.path_sigma, (bool, str)) and self.path_sigma in old:
-            object.__setattr__(self, "path_sigma", old[self.path_sigma])
+        if isinstance(self.path_sigma, bool):  # the booleans of configs before the modes
+            object.__setattr__(self, "path_sigma", "down" if self.path_sigma else "none")
         path_problem = constants_problem(self.path_c, self.path_gain, self.path_low, self.path_high)
         checks = [
             (self.sigma > 0, "sigma must be > 0"),
