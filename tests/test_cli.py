@@ -223,3 +223,7 @@ def test_compare_is_a_thin_wrapper(tmp_path, capsys):
     assert "unknown option(s) stepp for method 'sa'" in capsys.readouterr().err
     assert main(["compare", "--tasks", "nope-task", "--out", str(out), "-q"]) == 2
     assert "unknown task 'nope-task'" in capsys.readouterr().err
+    assert main([*args[:-3], "--opt", "step=0.2", "-q"]) == 2
+    assert "write METHOD.KEY=VALUE, e.g. sa.step=0.2" in capsys.readouterr().err
+    assert main([*args[:-3], "--opt", "ga.elite=1", "-q"]) == 2  # ga is not compared here
+    assert "options given for ga, which this comparison does not run" in capsys.readouterr().err
