@@ -6,6 +6,7 @@ import copy
 
 import numpy as np
 import pytest
+from helpers import iterate, same_run
 
 from zg_control.functions import sphere, staircase
 from zg_control.optimizers import OPTIMIZERS, make_optimizer
@@ -44,14 +45,10 @@ def run(opt, fn, budget: int) -> None:
         opt.tell(X, fn(X))
 
 
-def trajectory(opt, fn, iters: int) -> list[np.ndarray]:
-    """Asked batches (and the recommendation after each tell) of ``iters`` iterations."""
-    out = []
-    for _ in range(iters):
-        X = opt.ask()
-        opt.tell(X, fn(X))
-        out += [X, opt.recommendation]
-    return out
+def trajectory(opt, fn, iters: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The recommendations and the asked batches of ``iters`` iterations (``helpers.iterate``)."""
+    batches: list[np.ndarray] = []
+    return iterate(opt, fn, iters, batches), batches
 
 
 def test_registry_lists_the_baselines():
@@ -73,8 +70,8 @@ def test_same_seed_is_bit_identical(name):
         return trajectory(make_optimizer(name, np.ones(4), seed=seed, **QUICK[name]), sphere, 6)
 
     a, b, c = traj(7), traj(7), traj(8)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-    assert not np.array_equal(a[0], c[0])
+    assert same_run(a, b)
+    assert not np.array_equal(a[1][0], c[1][0])
 
 
 def _plain(value) -> bool:
@@ -104,8 +101,7 @@ def test_state_round_trip_continues_identically(name, pending):
     if pending:
         opt.tell(X, sphere(X))
         fresh.tell(X, sphere(X))
-    a, b = trajectory(opt, sphere, 5), trajectory(fresh, sphere, 5)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert same_run(trajectory(opt, sphere, 5), trajectory(fresh, sphere, 5))
     assert fresh.n_evals == opt.n_evals and fresh.best_loss == opt.best_loss
 
 
