@@ -32,6 +32,7 @@ from .runconfig import RunConfig, build_problem
 
 log = logging.getLogger("zg_control")
 
+
 class RunInterrupted(Exception):
     """Ctrl-C: the run wrote a checkpoint (or kept its last one) and stopped."""
 
@@ -91,7 +92,10 @@ class Run:
 
     def load_checkpoint(self) -> None:
         self.history, self.elapsed0 = rundir.load_checkpoint(
-            self.out, self.config, self.opt, self.problem  # type: ignore[arg-type]
+            self.out,
+            self.config,
+            self.opt,
+            self.problem,  # type: ignore[arg-type]
         )
 
     # ---------------------------------------------------------------------- loop

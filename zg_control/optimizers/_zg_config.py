@@ -138,8 +138,10 @@ class ZeroGradsConfig(OptimizerConfig):
             (self.step_rule in STEP_RULES, f"step_rule must be one of {STEP_RULES}"),
             (path_problem is None, str(path_problem)),
             (self.path_sigma in PATH_SIGMA, f"path_sigma must be one of {PATH_SIGMA}"),
-            (self.path_sigma == "none" or self.step_rule == "path",
-             "path_sigma follows the path rule; set step_rule='path' too"),
+            (
+                self.path_sigma == "none" or self.step_rule == "path",
+                "path_sigma follows the path rule; set step_rule='path' too",
+            ),
             (self.lr_final is None or self.lr_final >= 0, "lr_final must be >= 0"),
             (self.inner_sigma >= 0, "inner_sigma must be >= 0"),
             (self.batch_size >= 2, "batch_size must be >= 2"),
