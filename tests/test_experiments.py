@@ -52,6 +52,7 @@ def check_outputs(out: Path, tasks: list[str], methods: list[str], seeds: list[i
     summary = (out / "summary.md").read_text()
     for name in methods + tasks:
         assert name in summary
+    assert "## Is the best median ahead? Two-sided Mann-Whitney U" in summary
     for t in tasks:
         img = mpimg.imread(out / f"curves_{t}.png")
         assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100

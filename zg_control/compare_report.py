@@ -1,6 +1,7 @@
-"""Reports of a comparison: the markdown summary (median and IQR of the final loss, episodes to
-a threshold, wall time), ``runs.csv`` and one best-loss-vs-episodes plot per task (median line,
-IQR band). Written by :func:`zg_control.compare.run_comparison` from the runs in ``runs.jsonl``.
+"""Reports of a comparison: the markdown summary (median and IQR of the final loss, whether the
+best median is ahead of the others beyond the seeds' spread, episodes to a threshold, wall time),
+``runs.csv`` and one best-loss-vs-episodes plot per task (median line, IQR band). Written by
+:func:`zg_control.compare.run_comparison` from the runs in ``runs.jsonl``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import matplotlib
 import numpy as np
 
 from .compare import DEFAULT_METHODS, SUITE, options_id
+from .compare_stats import significance_section
 
 THRESHOLD_FRACTION = 0.8
 _CSV_FIELDS = ("task", "kind", "dim", "method", "seed", "budget", "quick", "status",
@@ -170,6 +172,8 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
         *loss_rows,
         "",
         "Best median per task: " + ", ".join(f"{m} {wins[m]}" for m in methods) + ".",
+        "",
+        *significance_section(groups, methods),
         "",
         "## Episodes to reach the threshold: median over seeds (runs that reached it / runs)",
         "",
