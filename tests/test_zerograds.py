@@ -58,6 +58,7 @@ def test_beats_random_search_on_rosenbrock():
         {"log_targets": True},
         {"antithetic": False, "inner_sigma": 0.0},
         {"optimizer": "sgd", "lr": 0.05},
+        {"optimizer": "snr_adam", "lr": 0.1},
         {"locality": 0.0, "buffer_size": 16},
         {"shaping": "ranks"},
         {"shaping": "normal"},

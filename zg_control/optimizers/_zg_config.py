@@ -9,9 +9,11 @@ import torch
 from ..surrogate import ACTIVATIONS, resolve_device
 from .base import OptimizerConfig
 from .shaping import SHAPINGS
+from .snr_adam import SNRAdam
 from .step_rule import constants_problem
 
-THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
+THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW,
+                    "snr_adam": SNRAdam}  # fmt: skip
 SCHEDULES = ("constant", "linear", "cosine", "exp")
 SURROGATES = ("auto", "mlp", "ridge")
 STEP_RULES = ("none", "path")
@@ -53,7 +55,10 @@ class ZeroGradsConfig(OptimizerConfig):
             only differences *within* a batch inform the slope (the loss change between batch
             centres is dominated by theta's own, mostly noisy, past steps and feeds them back).
     Parameters (theta):
-        optimizer, lr, k_theta: ``torch.optim`` optimizer for theta, its learning rate
+        optimizer, lr, k_theta: optimizer for theta ("adam", "adamw", "sgd" from
+            ``torch.optim``, or "snr_adam": Adam whose step shrinks on coordinates whose gradient
+            looks like noise, :mod:`.snr_adam`; with lr 0.02 the setting to try on smooth gaits
+            like HalfCheetah's), its learning rate
             (``None``: sigma / 5 with the MLP, sigma / 10 with the linear surrogate, where
             d >> samples leaves most coordinates' gradient below the noise and Adam would
             random-walk them by ~lr per step; see experiments/NOTES.md), steps per iteration
