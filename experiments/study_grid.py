@@ -83,10 +83,11 @@ def main(argv: list[str] | None = None) -> None:
                 done.add((r["task"], r["label"], r["seed"], r["budget"]))
     jobs = []
     for task in a.tasks:
-        budget = a.budget or get_task(task).budget
+        spec = get_task(task)
+        budget = a.budget or spec.budget
         for v in a.variants:
             label, method, opts = parse_variant(v)
-            opts = resolve_options(method, get_task(task), budget, opts)
+            opts = resolve_options(method, spec, budget, opts)
             for s in a.seeds:
                 if (task, label, s, budget) not in done:
                     jobs.append((task, label, method, s, budget, opts))
