@@ -21,16 +21,12 @@ def test_constant_losses_are_a_tie_not_nan():
     assert best == "x" and p == {"y": 1.0}  # equal medians: the first name in sorted order
 
 
-def _runs(task: str, finals: dict[str, list[float]]) -> list[dict]:
-    return [{"task": task, "method": m, "final_loss": v} for m, vs in finals.items() for v in vs]
-
-
 def test_section_marks_ties_and_counts_clear_wins():
-    groups = {
-        ("clear", 100, False): _runs("clear", {"a": [0, 1, 2, 3, 4], "b": [5, 6, 7, 8, 9]}),
-        ("close", 100, False): _runs("close", {"a": [1, 3, 5, 7, 9], "b": [0, 2, 4, 6, 8]}),
-    }
-    text = "\n".join(significance_section(groups, ["a", "b"]))
+    rows = [
+        ("clear", {"a": [0, 1, 2, 3, 4], "b": [5, 6, 7, 8, 9]}),
+        ("close", {"a": [1, 3, 5, 7, 9], "b": [0, 2, 4, 6, 8]}),
+    ]
+    text = "\n".join(significance_section(rows, ["a", "b"]))
     assert "| clear | a | best | 0.0079 |" in text
     assert "| close | b | 0.69 (tie) | best |" in text
     assert "On the 2 tasks whose seeds can show a difference at p < 0.05, best or " in text
@@ -40,10 +36,10 @@ def test_section_marks_ties_and_counts_clear_wins():
 
 def test_tasks_with_too_few_seeds_to_show_a_difference_are_not_counted():
     assert smallest_p(3, 3) == pytest.approx(0.1) and smallest_p(5, 5) == pytest.approx(2 / 252)
-    groups = {
-        ("three", 100, False): _runs("three", {"a": [0, 1, 2], "b": [5, 6, 7]}),  # p = 0.1 at best
-        ("five", 100, False): _runs("five", {"a": [0, 1, 2, 3, 4], "b": [5, 6, 7, 8, 9]}),
-    }
-    text = "\n".join(significance_section(groups, ["a", "b"]))
+    rows = [
+        ("three", {"a": [0, 1, 2], "b": [5, 6, 7]}),  # p = 0.1 at best
+        ("five", {"a": [0, 1, 2, 3, 4], "b": [5, 6, 7, 8, 9]}),
+    ]
+    text = "\n".join(significance_section(rows, ["a", "b"]))
     assert "| three | a | best | 0.1 (tie) |" in text
     assert "On the 1 tasks whose seeds can show a difference" in text and ": a 1, b 0." in text

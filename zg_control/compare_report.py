@@ -118,9 +118,12 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
     loss_rows, ep_rows, time_rows = [head, rule], [head.replace("loss at x0", "threshold"), rule], [
         head.replace("loss at x0", "episode ms"), rule]  # fmt: skip
     wins = dict.fromkeys(methods, 0)
+    finals: list[tuple[str, dict[str, list[float]]]] = []  # per row: method -> final losses
     for (task, budget, _), runs in groups.items():
         by = {m: [r for r in runs if r["method"] == m] for m in methods}
-        med = {m: np.median([r["final_loss"] for r in v]) if v else np.nan for m, v in by.items()}
+        losses = {m: [float(r["final_loss"]) for r in v] for m, v in by.items() if v}
+        finals.append((task, losses))
+        med = {m: np.median(losses[m]) if m in losses else np.nan for m in methods}
         best = np.nanmin(list(med.values()))
         cells, eps, times = [], [], []
         for m in methods:
@@ -129,7 +132,7 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
                 eps.append("")
                 times.append("")
                 continue
-            q25, q75 = np.percentile([r["final_loss"] for r in by[m]], [25, 75])
+            q25, q75 = np.percentile(losses[m], [25, 75])
             cell = f"{_fmt(med[m])} [{_fmt(q25)}, {_fmt(q75)}]"
             if med[m] <= best:
                 wins[m] += 1
@@ -173,7 +176,7 @@ def write_report(records: list[dict[str, Any]], out: Path) -> None:
         "",
         "Best median per task: " + ", ".join(f"{m} {wins[m]}" for m in methods) + ".",
         "",
-        *significance_section(groups, methods),
+        *significance_section(finals, methods),
         "",
         "## Episodes to reach the threshold: median over seeds (runs that reached it / runs)",
         "",

@@ -10,7 +10,6 @@ difference at the 5 % level.
 from __future__ import annotations
 
 from math import comb
-from typing import Any
 
 import numpy as np
 from scipy.stats import mannwhitneyu
@@ -35,26 +34,26 @@ def smallest_p(n1: int, n2: int) -> float:
     return min(1.0, 2 / comb(n1 + n2, n1))
 
 
-def significance_section(groups: dict[tuple, list[dict[str, Any]]], methods: list[str]) -> list:
-    """Markdown lines: per task, each method's p-value against the best median, then per method
-    on how many tasks it is the best or not distinguishable from it at ``ALPHA``, counted over
-    the tasks whose seeds could show a difference (every method's against the best's)."""
+def significance_section(
+    finals: list[tuple[str, dict[str, list[float]]]], methods: list[str]
+) -> list[str]:
+    """Markdown lines from ``(task, {method: final losses})`` rows: per task, each method's
+    p-value against the best median, then per method on how many tasks it is the best or not
+    distinguishable from it at ``ALPHA``, counted over the tasks whose seeds could show a
+    difference (every method's against the best's)."""
     head = "| task | best median | " + " | ".join(methods) + " |"
     rows = [head, "|---" * (2 + len(methods)) + "|"]
     level = dict.fromkeys(methods, 0)  # best, or p >= ALPHA against the best (testable tasks)
     clear: list[str] = []  # tasks whose best is ahead of every other method at ALPHA
     testable: list[str] = []  # tasks where every comparison could reach p < ALPHA
-    for (task, _, _), runs in groups.items():
-        finals: dict[str, list[float]] = {}
-        for r in runs:
-            finals.setdefault(r["method"], []).append(float(r["final_loss"]))
-        best, p = versus_best(finals)
-        n_best = len(finals[best])
-        can_show = all(smallest_p(n_best, len(finals[m])) < ALPHA for m in p)
+    for task, losses in finals:
+        best, p = versus_best(losses)
+        n_best = len(losses[best])
+        can_show = all(smallest_p(n_best, len(losses[m])) < ALPHA for m in p)
         testable += [task] if can_show else []
         cells = []
         for m in methods:
-            if m not in finals:
+            if m not in losses:
                 cells.append("")
             elif m == best:
                 cells.append("best")
