@@ -25,7 +25,7 @@ from functools import partial
 
 import gymnasium as gym
 
-from zg_control.task import Task, register_task
+from zg_control.sim.task import Task, register_task
 
 # env id -> (module, env class, task class, horizon); tests check the horizon against the task.
 _ENVS: dict[str, tuple[str, str, str, int]] = {

@@ -28,7 +28,7 @@ import numpy as np
 from gymnasium import spaces, utils
 from gymnasium.envs.mujoco import MujocoEnv
 
-from zg_control.task import Trajectory
+from zg_control.sim.task import Trajectory
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 

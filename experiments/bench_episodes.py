@@ -30,7 +30,7 @@ import numpy as np
 from _common import arg, cli, parse_args
 from mujoco import rollout
 
-from zg_control.objective import make_objective
+from zg_control.sim.objective import make_objective
 
 
 @dataclasses.dataclass

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from _common import RESULTS, arg, cli, parse_args
 
-from zg_control.compare import DEFAULT_METHODS, DEFAULT_TASKS, SUITE, get_task, run_comparison
+from zg_control.bench.runner import DEFAULT_METHODS, DEFAULT_TASKS, SUITE, get_task, run_comparison
 
 
 @dataclasses.dataclass

@@ -21,7 +21,7 @@ import matplotlib
 import numpy as np
 from _common import RESULTS, arg, cli, parse_args
 
-from zg_control.compare import DEFAULT_METHODS, load_runs, run_comparison
+from zg_control.bench.runner import DEFAULT_METHODS, load_runs, run_comparison
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from _common import cli
 
-from zg_control.compare import _THREAD_VARS, _init_worker, get_task, resolve_options, run_one
+from zg_control.bench.runner import _THREAD_VARS, _init_worker, get_task, resolve_options, run_one
 
 
 def parse_variant(text: str) -> tuple[str, str, dict]:

@@ -15,7 +15,7 @@ import json
 import numpy as np
 from _common import cli, study_parser
 
-from zg_control.compare import get_task, resolve_options, run_one
+from zg_control.bench.runner import get_task, resolve_options, run_one
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from _common import cli
 
 from zg_control import minimize
-from zg_control.compare import get_task, resolve_options
+from zg_control.bench.runner import get_task, resolve_options
 
 COLUMNS = ("n_evals", "best_loss", "batch_mean", "batch_min", "sigma", "lr")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 
-from zg_control.compare import load_runs
+from zg_control.bench.runner import load_runs
 
 
 def check_outputs(out: Path, tasks: list[str], methods: list[str], seeds: list[int]) -> list:

@@ -12,7 +12,7 @@ import matplotlib.image as mpimg
 import pytest
 from compare_outputs import check_outputs
 
-from zg_control.compare import SUITE, load_runs, resolve_options
+from zg_control.bench.runner import SUITE, load_runs, resolve_options
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -58,7 +58,7 @@ def test_scaling_script_quick(tmp_path):
 
 def test_study_trace_prints_the_run_compare_would_record(capsys):
     """The trace uses compare's options (toy: sigma scaled x3), so its final loss is run_one's."""
-    from zg_control.compare import run_one
+    from zg_control.bench.runner import run_one
 
     load_script("study_trace").main(["toy", "zerograds", "--budget", "120", "--rows", "4"])
     lines = capsys.readouterr().out.splitlines()

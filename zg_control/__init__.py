@@ -11,8 +11,8 @@ The public contract::
 from __future__ import annotations
 
 from .loop import Result, minimize
-from .objective import Objective, make_objective
 from .optimizers import OPTIMIZERS, Optimizer, OptimizerConfig, make_optimizer
+from .sim.objective import Objective, make_objective
 
 __version__ = "0.1.0"
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
+from ._torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
 from .base import Optimizer, OptimizerConfig
 from .shaping import shape_losses
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._coerce import coerce, parse_literal
+from .coerce import coerce, parse_literal
 
 __all__ = [
     "Problem", "RunConfig", "build_problem", "coerce", "load_callable", "parse_literal",
@@ -89,7 +89,7 @@ class RunConfig:
 
     def validate(self) -> None:
         """Check names and ranges, coerce ``options`` to the method's field types."""
-        from .optimizers import OPTIMIZERS
+        from ..optimizers import OPTIMIZERS
 
         if (self.env is None) == (self.function is None):
             raise ValueError("give exactly one problem: an env id / MJCF path, or a function")
@@ -230,11 +230,11 @@ class Problem:
 def build_problem(config: RunConfig) -> Problem:
     """The problem of ``config`` (``ValueError`` for unknown envs, functions, options)."""
     if config.function is not None:
-        from .functions import get_function
+        from ..functions import get_function
 
         fn, x0 = get_function(config.function, config.dim)
         return Problem(fn, x0, None)
-    from .objective import make_objective
+    from ..sim.objective import make_objective
 
     loss_fn = load_callable(config.loss) if config.loss else None
     objective = make_objective(

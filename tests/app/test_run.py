@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import zg_control as zg
-from zg_control.cli import main
+from zg_control.app.cli import main
+from zg_control.app.run import RunConfig, start_run
 from zg_control.functions import get_function
-from zg_control.objective import make_objective
-from zg_control.run import RunConfig, start_run
+from zg_control.sim.objective import make_objective
 
 KEYFRAME = ["optimize", "zg_control/Keyframe-v0", "-p", "spline", "--n-knots", "4", "-q"]
 TIMING = ("episodes_per_s", "wall_time")  # the only columns allowed to differ across a resume
@@ -167,7 +167,7 @@ def test_ctrl_c_checkpoints_exits_130_and_resumes_exactly(tmp_path):
 
 
 def test_video_falls_back_to_gif_and_the_strip_tiles_frames(tmp_path, monkeypatch):
-    from zg_control import render
+    from zg_control.sim import render
 
     frames = np.random.default_rng(0).integers(0, 255, (9, 16, 24, 3), dtype=np.uint8)
     assert render.write_video(frames, tmp_path / "a", fps=25.0).name == "a.mp4"
@@ -191,7 +191,7 @@ SCALE_KEY = {"zerograds": "sigma", "prdpt": "sigma", "cmaes": "sigma", "ga": "mu
 
 @pytest.mark.parametrize("method", sorted(zg.OPTIMIZERS))
 def test_history_row_takes_each_methods_sampling_scale(method):
-    from zg_control import rundir
+    from zg_control.app import rundir
 
     opt = zg.make_optimizer(method, np.full(4, 0.5), seed=0)
     X = opt.ask()

@@ -6,11 +6,11 @@ import dataclasses
 
 import torch
 
-from ..surrogate import ACTIVATIONS, resolve_device
-from .base import OptimizerConfig
-from .shaping import SHAPINGS
-from .snr_adam import SNRAdam
-from .step_rule import constants_problem
+from ..base import OptimizerConfig
+from ..shaping import SHAPINGS
+from ..snr_adam import SNRAdam
+from ..step_rule import constants_problem
+from .mlp import ACTIVATIONS, resolve_device
 
 THETA_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW,
                     "snr_adam": SNRAdam}  # fmt: skip

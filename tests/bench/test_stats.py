@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zg_control.compare_stats import significance_section, smallest_p, versus_best
+from zg_control.bench.stats import significance_section, smallest_p, versus_best
 
 
 def test_versus_best_picks_the_lowest_median_and_tests_the_others():

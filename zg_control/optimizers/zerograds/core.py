@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..surrogate import Surrogate, resolve_device
-from ..torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
-from ._zg_config import THETA_OPTIMIZERS, ZeroGradsConfig
-from ._zg_ridge import RidgeSurrogate
-from .base import Optimizer
-from .shaping import shape_losses
-from .step_rule import PathLengthRule, fresh_slope
+from .._torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
+from ..base import Optimizer
+from ..shaping import shape_losses
+from ..step_rule import PathLengthRule, fresh_slope
+from .config import THETA_OPTIMIZERS, ZeroGradsConfig
+from .mlp import Surrogate, resolve_device
+from .ridge import RidgeSurrogate
 
 
 @contextlib.contextmanager

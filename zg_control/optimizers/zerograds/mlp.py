@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
+from .._torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
 
 ACTIVATIONS = {"leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU}
 

@@ -65,7 +65,7 @@ class TaskSpec:
 
 
 def _analytic(name: str, dim: int, half_width: float | None, quick: bool, seed: int) -> Problem:
-    from .functions import get_function
+    from ..functions import get_function
 
     fn, x0 = get_function(name, None if name == "toy" else (min(dim, 50) if quick else dim))
     if half_width is None:
@@ -76,7 +76,7 @@ def _analytic(name: str, dim: int, half_width: float | None, quick: bool, seed: 
 def _mujoco(
     env: str, param: str, horizon: int | None, knots: int | None, quick: bool, seed: int
 ) -> Problem:
-    from .objective import make_objective
+    from ..sim.objective import make_objective
 
     kw: dict[str, Any] = {"parameterization": param, "nthread": 1, "seed": seed}
     if quick:  # short episodes; the animation tasks need their full horizon to be scored
@@ -134,7 +134,7 @@ def get_task(name: str) -> TaskSpec:
     (bounds ``[-2, 2]``, budget 2000)."""
     if name in SUITE:
         return SUITE[name]
-    from .functions import FUNCTIONS
+    from ..functions import FUNCTIONS
 
     m = re.fullmatch(r"([a-z]+)-(\d+)", name)
     if m and m.group(1) in FUNCTIONS and m.group(1) != "toy":

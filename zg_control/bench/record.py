@@ -70,7 +70,7 @@ def run_one(
     task: str, method: str, seed: int, budget: int, options: dict[str, Any], quick: bool
 ) -> dict[str, Any]:
     """One run; never raises. Returns the JSON record (see :func:`run_comparison`)."""
-    from . import minimize
+    from .. import minimize
 
     rec: dict[str, Any] = {"task": task, "method": method, "seed": seed, "budget": budget,
                            "quick": quick, "options": options, "status": "failed"}  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .cli_parser import build_parser
+from .parser import build_parser
 
 log = logging.getLogger("zg_control")
 
@@ -79,7 +79,7 @@ def cmd_resume(ns: argparse.Namespace) -> int:
 
 
 def cmd_render(ns: argparse.Namespace) -> int:
-    from .render import render_params
+    from ..sim.render import render_params
     from .runconfig import RunConfig, build_problem
 
     run_dir = Path(ns.run_dir)
@@ -110,7 +110,7 @@ def cmd_render(ns: argparse.Namespace) -> int:
 
 
 def cmd_compare(ns: argparse.Namespace) -> int:
-    from . import compare
+    from ..bench import runner as compare
     from .runconfig import RunConfig
 
     tasks = ns.tasks or list(compare.DEFAULT_TASKS)
@@ -138,9 +138,10 @@ def cmd_compare(ns: argparse.Namespace) -> int:
 def cmd_list(ns: argparse.Namespace) -> int:
     import dataclasses
 
-    from . import envs, gym_tasks  # noqa: F401  (they register the envs)
-    from .optimizers import OPTIMIZERS
-    from .task import TASKS, make_task
+    from .. import envs  # noqa: F401  (registers the envs)
+    from ..optimizers import OPTIMIZERS
+    from ..sim import gym_tasks  # noqa: F401  (registers the Gymnasium tasks)
+    from ..sim.task import TASKS, make_task
 
     print("envs (d = parameters; spline: n_knots x nu; policy: MLP with one hidden layer of 32)")
     print(f"  {'env id':26s} {'nu':>3s} {'T':>5s} {'obs':>4s} {'d sequence':>11s} {'d policy':>9s}")

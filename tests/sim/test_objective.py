@@ -6,10 +6,10 @@ import mujoco
 import numpy as np
 import pytest
 
-from zg_control.backends import DIVERGED_LOSS
-from zg_control.gym_tasks import HopperTask
-from zg_control.model_task import ModelTask
-from zg_control.objective import make_objective
+from zg_control.sim.backends import DIVERGED_LOSS
+from zg_control.sim.gym_tasks import HopperTask
+from zg_control.sim.model_task import ModelTask
+from zg_control.sim.objective import make_objective
 
 SLIDER = """<mujoco><option timestep="0.01"/>
   <worldbody><body><joint name="x" type="slide" axis="1 0 0"/>
@@ -156,8 +156,8 @@ DEPRECATED_MJCF = """<mujoco><compiler settotalmass="2"/>
 def test_mujoco_warnings_go_to_the_logger_not_the_terminal(tmp_path, capfd, caplog):
     import logging
 
-    from zg_control._mjwarn import _to_log
-    from zg_control.model_task import load_model
+    from zg_control.sim._mjwarn import _to_log
+    from zg_control.sim.model_task import load_model
 
     path = tmp_path / "deprecated.xml"
     path.write_text(DEPRECATED_MJCF)

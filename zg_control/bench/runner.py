@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from .compare_run import run_one
+from .record import run_one
 from .suite import DEFAULT_TASKS, SUITE, Problem, TaskSpec, get_task
 
 __all__ = [
@@ -47,7 +47,7 @@ def resolve_options(
 ) -> dict[str, Any]:
     """Options for ``method`` on ``spec``: ``METHOD_DEFAULTS``, budget-aware settings, sigma-like
     options times ``spec.scale``, then ``overrides`` (taken as given)."""
-    from .optimizers import make_config
+    from ..optimizers import make_config
 
     opts = dict(METHOD_DEFAULTS.get(method, {}))
     if method == "spsa":
@@ -122,7 +122,7 @@ def run_comparison(
     run), rss_before_mb (resident MB before it), curve = [[episodes, best loss], ...]), and from
     all records in it ``runs.csv``, ``summary.md`` and ``curves_<task>.png``.
     """
-    from .optimizers import OPTIMIZERS, make_config
+    from ..optimizers import OPTIMIZERS, make_config
 
     specs = {t: get_task(t) for t in tasks}
     bad = [m for m in methods if m not in OPTIMIZERS]
@@ -201,4 +201,4 @@ def run_comparison(
 
 
 # The report half lives in its own module; imported last because it reads SUITE and the defaults.
-from .compare_report import episodes_to, write_report  # noqa: E402, F401  (re-exported)
+from .report import episodes_to, write_report  # noqa: E402, F401  (re-exported)

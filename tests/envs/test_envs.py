@@ -17,7 +17,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from zg_control import envs
-from zg_control.task import TASKS, Task, Trajectory, make_task
+from zg_control.sim.task import TASKS, Task, Trajectory, make_task
 
 IDS = list(envs.ENV_IDS)
 

@@ -122,7 +122,7 @@ def _gym_known(env_id: str) -> bool:
 
 def _register_envs() -> None:
     """Import the packages that register tasks and Gymnasium envs."""
-    from . import envs  # noqa: F401
+    from .. import envs  # noqa: F401
 
 
 def make_objective(

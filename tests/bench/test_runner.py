@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from compare_outputs import check_outputs
 
-from zg_control.compare import (
+from zg_control.bench.runner import (
     DEFAULT_TASKS,
     SUITE,
     episodes_to,

@@ -8,12 +8,12 @@ import mujoco
 import numpy as np
 import pytest
 
-from zg_control.backends import DIVERGED_LOSS, RecordedTrajectory
-from zg_control.backends.gym_backend import GymBackend
-from zg_control.backends.native import NativeBackend
-from zg_control.gym_tasks import GYM_TASKS
-from zg_control.model_task import ModelTask
-from zg_control.parameterization import ctrl_bounds, make_parameterization
+from zg_control.sim.backends import DIVERGED_LOSS, RecordedTrajectory
+from zg_control.sim.backends.gym_backend import GymBackend
+from zg_control.sim.backends.native import NativeBackend
+from zg_control.sim.gym_tasks import GYM_TASKS
+from zg_control.sim.model_task import ModelTask
+from zg_control.sim.parameterization import ctrl_bounds, make_parameterization
 
 T = 40  # control steps: long enough for Hopper/Walker2d to fall
 
@@ -169,7 +169,7 @@ def test_counts_must_be_positive_integers(build, name):
 @pytest.mark.slow
 def test_ray_backend_equals_native():
     pytest.importorskip("ray")
-    from zg_control.backends.ray_backend import RayBackend
+    from zg_control.sim.backends.ray_backend import RayBackend
 
     task, p, X = _setup("Hopper-v5", "policy", n=5)
     ray_b = RayBackend(task, num_workers=2, init_kwargs={"num_cpus": 2})
@@ -185,7 +185,7 @@ def test_ray_backend_equals_native():
 
 
 def test_ray_missing_names_the_extra(monkeypatch):
-    from zg_control.backends import ray_backend
+    from zg_control.sim.backends import ray_backend
 
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(ImportError, match=r"zg_control\[ray\]"):

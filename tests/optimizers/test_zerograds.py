@@ -203,8 +203,8 @@ def test_device_auto_picks_cpu_without_cuda():
 
 
 def test_auto_surrogate_is_linear_ridge_above_the_buffer_size():
-    from zg_control.optimizers._zg_ridge import RidgeSurrogate
-    from zg_control.surrogate import Surrogate
+    from zg_control.optimizers.zerograds.mlp import Surrogate
+    from zg_control.optimizers.zerograds.ridge import RidgeSurrogate
 
     opt = zg.make_optimizer("zerograds", np.zeros(64))
     assert isinstance(opt.surrogate, Surrogate) and opt.shaping == "none"
@@ -224,7 +224,7 @@ def test_auto_surrogate_is_linear_ridge_above_the_buffer_size():
 def test_ridge_surrogate_recovers_a_linear_gradient(batch_intercepts):
     # m = 64 samples in d = 32 pin down a plane: the slope must be the true gradient, even with
     # a different offset per batch (which only per-batch intercepts may ignore)
-    from zg_control.optimizers._zg_ridge import RidgeSurrogate
+    from zg_control.optimizers.zerograds.ridge import RidgeSurrogate
 
     rng = np.random.default_rng(0)
     d, g = 32, rng.standard_normal(32)

@@ -8,7 +8,7 @@ import torch
 from helpers import iterate, same_run
 
 import zg_control as zg
-from zg_control import checkpoint
+from zg_control.app import checkpoint
 from zg_control.functions import staircase
 from zg_control.optimizers.snr_adam import SNRAdam
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zg_control.cli import main
-from zg_control.run import RunConfig
+from zg_control.app.cli import main
+from zg_control.app.run import RunConfig
 
 KEYFRAME = ["optimize", "zg_control/Keyframe-v0", "-p", "spline", "--n-knots", "4", "-q"]
 
@@ -43,7 +43,7 @@ def test_entry_points_help_and_a_bad_input_in_a_real_process(tmp_path):
 def test_every_argument_of_every_command_says_what_it_does():
     import argparse
 
-    from zg_control.cli_parser import build_parser
+    from zg_control.app.parser import build_parser
 
     (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     missing = [

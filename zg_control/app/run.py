@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..loop import build_optimizer, evaluate
 from . import rundir
-from .loop import build_optimizer, evaluate
 from .runconfig import RunConfig, build_problem
 
 log = logging.getLogger("zg_control")
@@ -221,7 +221,7 @@ class Run:
         return result
 
     def _render(self, x: np.ndarray, summary: dict[str, Any]) -> dict[str, str]:
-        from .render import RenderUnavailable, render_params
+        from ..sim.render import RenderUnavailable, render_params
 
         cfg = self.config
         try:

@@ -14,8 +14,8 @@ from typing import Any
 import matplotlib
 import numpy as np
 
-from .compare import DEFAULT_METHODS, SUITE, options_id
-from .compare_stats import significance_section
+from .runner import DEFAULT_METHODS, SUITE, options_id
+from .stats import significance_section
 
 THRESHOLD_FRACTION = 0.8
 _CSV_FIELDS = ("task", "kind", "dim", "method", "seed", "budget", "quick", "status",

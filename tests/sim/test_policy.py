@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zg_control.parameterization import Parameterization
-from zg_control.policy import MLPPolicy
+from zg_control.sim.parameterization import Parameterization
+from zg_control.sim.policy import MLPPolicy
 
 LOW = np.array([-1.0, 0.0, -0.4])
 HIGH = np.array([1.0, 2.0, 0.6])

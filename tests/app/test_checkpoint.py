@@ -10,7 +10,7 @@ import pytest
 from helpers import iterate, same_run
 
 import zg_control as zg
-from zg_control import checkpoint
+from zg_control.app import checkpoint
 from zg_control.functions import sphere
 
 

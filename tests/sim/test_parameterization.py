@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
 
-from zg_control.parameterization import (
+from zg_control.sim.parameterization import (
     INTERPOLATIONS,
     PARAMETERIZATIONS,
     ControlSequence,

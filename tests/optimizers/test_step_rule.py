@@ -6,7 +6,7 @@ import pytest
 from helpers import iterate
 
 import zg_control as zg
-from zg_control._coerce import coerce
+from zg_control.app.coerce import coerce
 from zg_control.functions import sphere, staircase
 from zg_control.optimizers import make_config
 from zg_control.optimizers.step_rule import PathLengthRule, fresh_slope

@@ -1,0 +1,1 @@
+"""The ``zg-control`` command: parser, run configuration, run directories, checkpoints, plots."""

@@ -1,0 +1,2 @@
+"""The comparison harness: the suite of named problems, the runner, the report and its
+statistics."""
