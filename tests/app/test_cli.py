@@ -210,7 +210,6 @@ def test_mjcf_with_a_loss_file_and_a_run_that_fails(tmp_path, capsys):
 
 
 def test_compare_is_a_thin_wrapper(tmp_path, capsys):
-    pytest.importorskip("zg_control.compare")
     out = tmp_path / "cmp"
     args = ["compare", "--tasks", "sphere-3", "--methods", "random", "sa", "--seeds", "0", "1"]
     args += ["--budget", "32", "--workers", "1", "--out", str(out), "--opt", "sa.step=0.2", "-q"]
