@@ -1,7 +1,7 @@
 """A ``torch.optim`` optimizer's state as numpy arrays and plain values, and back.
 
 Optimizer checkpoints hold no tensors, so they can be saved without pickling code
-(see :mod:`zg_control.checkpoint`).
+(see :mod:`zg_control.app.checkpoint`).
 """
 
 from __future__ import annotations
