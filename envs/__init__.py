@@ -1,7 +1,5 @@
 """Physics-animation tasks whose losses have no useful gradient, as Gymnasium environments.
 
-Importing this package registers, under the ``zg_control/`` namespace,
-
 =========================  ===================================================  ===  ====  =======
 id                         what                                                 nu   T     obs_dim
 =========================  ===================================================  ===  ====  =======
@@ -11,11 +9,17 @@ id                         what                                                 
 ``zg_control/Push-v0``     a sphere pushes a puck into a target disc            2    100   17
 =========================  ===================================================  ===  ====  =======
 
-each with ``max_episode_steps`` = its horizon ``T``, and the matching native task
-(:func:`zg_control.task.make_task`). For every id, ``task.loss(traj) == -return / T`` for the
+Each env has ``max_episode_steps`` = its horizon ``T`` and a matching native task
+(:func:`zg_control.sim.task.make_task`). For every id, ``task.loss(traj) == -return / T`` for the
 same action sequence; each module's docstring is its env card. To change the horizon pass it
 twice: ``gym.make(id, horizon=50, max_episode_steps=50)`` and ``make_task(id, horizon=50)``.
-Entry points are strings, so the environment modules load on first use.
+
+Registration happens once, when this package is imported, which ``import zg_control`` does: the
+ids above go into Gymnasium's registry (string entry points, so an env module loads on first
+use) and every native task into :data:`zg_control.sim.task.TASKS`: the tasks of these envs and
+those of Gymnasium's MuJoCo v5 envs (:data:`zg_control.sim.gym_tasks.GYM_TASKS`). Gymnasium
+>= 1.0 loads no plugins, so without importing zg_control first name the module in the id:
+``gym.make("zg_control:zg_control/Jump-v0")``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from functools import partial
 
 import gymnasium as gym
 
+from zg_control.sim.gym_tasks import GYM_TASKS
 from zg_control.sim.task import Task, register_task
 
 # env id -> (module, env class, task class, horizon); tests check the horizon against the task.
@@ -41,18 +46,17 @@ def _make_task(module: str, cls: str, **kwargs) -> Task:
     return getattr(importlib.import_module(f"{__name__}.{module}"), cls)(**kwargs)
 
 
-def register_envs() -> None:
-    """Register every env with Gymnasium and its task with zg_control; safe to call again."""
+def _register() -> None:
+    """Register every env above with Gymnasium and every native task with zg_control."""
     for env_id, (module, env_cls, task_cls, horizon) in _ENVS.items():
-        if env_id not in gym.registry:
-            gym.register(
-                id=env_id,
-                entry_point=f"{__name__}.{module}:{env_cls}",
-                max_episode_steps=horizon,
-            )
+        gym.register(
+            id=env_id, entry_point=f"{__name__}.{module}:{env_cls}", max_episode_steps=horizon
+        )
         register_task(env_id, partial(_make_task, module, task_cls))
+    for env_id, task_cls in GYM_TASKS.items():
+        register_task(env_id, task_cls)
 
 
-register_envs()
+_register()
 
-__all__ = ["ENV_IDS", "register_envs"]
+__all__ = ["ENV_IDS"]

@@ -5,7 +5,7 @@ Each task writes its reward once, as a *scan* over control steps that works on a
 control step ``t`` and ``carry`` a dict of ``(n,)`` arrays holding whatever the reward needs from
 the past (a running maximum, a hit flag). Then
 
-* :meth:`EpisodeTask.loss` runs the scan over a :class:`~zg_control.task.Trajectory` (all ``n``
+* :meth:`EpisodeTask.loss` runs the scan over a :class:`~zg_control.sim.task.Trajectory` (all ``n``
   episodes at once, a Python loop over ``T`` only) and returns ``-sum_t r_t / T``;
 * :class:`ZGMujocoEnv` calls the very same function with ``n = 1`` after every ``step``.
 
@@ -36,7 +36,7 @@ Carry = dict[str, np.ndarray]
 
 
 class EpisodeTask:
-    """Base of the native tasks (satisfies :class:`zg_control.task.Task`).
+    """Base of the native tasks (satisfies :class:`zg_control.sim.task.Task`).
 
     Subclasses set ``xml_file``, ``frame_skip``, ``default_horizon`` and implement
     :meth:`observation`, :meth:`init_carry` and :meth:`reward`.

@@ -1,11 +1,11 @@
 """Batched forward kinematics of a planar (x-z plane) MuJoCo body tree, in numpy.
 
-Task losses may only read ``qpos``/``qvel`` (see :class:`zg_control.task.Trajectory`), so where a
-loss needs a point on the character (a foot, the head) it recomputes the point from ``qpos``. This
-module does that for whole batches at once, replicating ``mj_kinematics`` for the planar case:
-slide joints along x/z, hinge joints about +-y, body frames rotated about y only. The numbers are
-read from the compiled model, never typed in twice; ``tests/test_envs.py`` checks the result
-against ``mujoco.mj_kinematics``.
+Task losses may only read ``qpos``/``qvel`` (see :class:`zg_control.sim.task.Trajectory`), so
+where a loss needs a point on the character (a foot, the head) it recomputes the point from
+``qpos``. This module does that for whole batches at once, replicating ``mj_kinematics`` for the
+planar case: slide joints along x/z, hinge joints about +-y, body frames rotated about y only.
+The numbers are read from the compiled model, never typed in twice; ``tests/envs/test_envs.py``
+checks the result against ``mujoco.mj_kinematics``.
 """
 
 from __future__ import annotations

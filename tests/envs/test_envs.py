@@ -8,6 +8,8 @@ everywhere) yet not flat (search or a hand-made control beats zero controls).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import gymnasium as gym
@@ -17,7 +19,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from zg_control import envs
-from zg_control.sim.task import TASKS, Task, Trajectory, make_task
+from zg_control.sim.gym_tasks import GYM_TASKS
+from zg_control.sim.task import Task, Trajectory, make_task
 
 IDS = list(envs.ENV_IDS)
 
@@ -205,11 +208,19 @@ def test_planar_kinematics_matches_mujoco() -> None:
         type(task.kin)(free, ["s"])  # envs._planar.PlanarKinematics
 
 
-def test_registration_is_idempotent() -> None:
-    before = {env_id: gym.spec(env_id) for env_id in IDS}
-    envs.register_envs()
-    assert all(gym.spec(env_id) is before[env_id] for env_id in IDS)
-    assert set(IDS) <= set(TASKS)
+def test_importing_zg_control_registers_envs_and_every_native_task() -> None:
+    """In a fresh interpreter, Gymnasium's ``module:env_id`` form imports zg_control, whose import
+    is the one registration point: the env is found and every native task is in ``TASKS``."""
+    code = (
+        "import gymnasium as gym\n"
+        "env = gym.make('zg_control:zg_control/Jump-v0')\n"
+        "from zg_control.sim.task import TASKS\n"
+        "print(env.spec.id, env.spec.max_episode_steps, *sorted(TASKS))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env_id, steps, *tasks = run.stdout.split()
+    assert (env_id, steps) == ("zg_control/Jump-v0", "100")
+    assert set(tasks) == set(IDS) | set(GYM_TASKS)
 
 
 def test_bad_arguments_raise_value_error() -> None:

@@ -72,8 +72,8 @@ def test_falls_terminate_early_like_gymnasium(env_id):
     assert (ends < T).any()
     # after termination the terminal state is held
     i = int(np.argmin(ends))
-    np.testing.assert_array_equal(traj.qpos[i, ends[i] :], traj.qpos[i, ends[i]][None].repeat(
-        T + 1 - ends[i], axis=0))  # fmt: skip
+    held = np.repeat(traj.qpos[i, ends[i]][None], T + 1 - ends[i], axis=0)
+    np.testing.assert_array_equal(traj.qpos[i, ends[i] :], held)
     # the same episodes without early stopping give the same losses
     full = NativeBackend(task, nthread=1)
     full.terminated, full.check_every = None, T
@@ -124,8 +124,8 @@ def test_divergence_is_flagged_with_worst_case_loss(kind):
     """A stiff actuator with a coarse timestep blows up unless the target stays at 0."""
     model = mujoco.MjModel.from_xml_string(UNSTABLE)
     task = ModelTask(model, lambda traj: np.abs(traj.qpos[:, -1, 0]), horizon=10)
-    p = make_parameterization(kind, horizon=10, ctrl_low=[-3.0], ctrl_high=[3.0], obs_dim=2,
-                              hidden=(4,))  # fmt: skip
+    bounds = dict(ctrl_low=[-3.0], ctrl_high=[3.0])
+    p = make_parameterization(kind, horizon=10, obs_dim=2, hidden=(4,), **bounds)
     X = np.zeros((3, p.dim))
     if kind == "sequence":
         X[1, 3:] = 1.0  # full-range target from step 3 on: unstable
@@ -142,8 +142,8 @@ def test_divergence_is_flagged_with_worst_case_loss(kind):
 
 def test_gym_backend_runs_non_mujoco_env_deterministically():
     gym_b = GymBackend("Pendulum-v1", horizon=30, reset_seed=1)
-    p = make_parameterization("spline", horizon=30, ctrl_low=gym_b.ctrl_low,
-                              ctrl_high=gym_b.ctrl_high, n_knots=4)  # fmt: skip
+    bounds = dict(ctrl_low=gym_b.ctrl_low, ctrl_high=gym_b.ctrl_high)
+    p = make_parameterization("spline", horizon=30, n_knots=4, **bounds)
     X = np.random.default_rng(0).uniform(-1, 1, (3, p.dim))
     loss, diverged = gym_b.evaluate(X, p)
     np.testing.assert_array_equal(gym_b.evaluate(X, p)[0], loss)

@@ -1,4 +1,4 @@
-"""Tests for zg_control.parameterization: shapes, round trips, interpolation, policy batching."""
+"""zg_control.sim.parameterization: shapes, round trips, interpolation, policy batching."""
 
 from __future__ import annotations
 
@@ -176,8 +176,8 @@ def test_make_parameterization_kinds():
     assert isinstance(make_parameterization("sequence", **kw), ControlSequence)
     s = make_parameterization("spline", n_knots=4, interp="linear", **kw)
     assert isinstance(s, SplineControls) and s.dim == 4 * NU and s.interp == "linear"
-    pol = make_parameterization("policy", obs_dim=7, hidden=[4], obs_norm=True, **kw)
-    assert isinstance(pol, MLPPolicy) and pol.obs_norm and pol.hidden == (4,)
+    pol = make_parameterization("policy", obs_dim=7, hidden=[4], **kw)
+    assert isinstance(pol, MLPPolicy) and pol.obs_dim == 7 and pol.hidden == (4,)
     assert set(PARAMETERIZATIONS) == {"sequence", "spline", "policy"}
     with pytest.raises(ValueError, match="splin"):
         make_parameterization("splin", **kw)
@@ -221,7 +221,7 @@ def test_bad_construction_raises(make):
 
 def test_bad_shapes_raise():
     seq, spl = ControlSequence(10, LOW, HIGH), SplineControls(10, LOW, HIGH, 4)
-    pol = MLPPolicy(3, LOW, HIGH, obs_norm=True)
+    pol = MLPPolicy(3, LOW, HIGH)
     calls = [
         lambda: seq.decode(np.zeros(seq.dim)),  # 1-D
         lambda: spl.decode(np.zeros((2, spl.dim + 1))),
@@ -232,9 +232,6 @@ def test_bad_shapes_raise():
         lambda: pol.act(np.zeros((2, pol.dim)), np.zeros((2, 4))),
         lambda: pol.unflatten(np.zeros(pol.dim - 1)),
         lambda: pol.flatten(pol.unflatten(np.zeros(pol.dim))[:1]),
-        lambda: pol.update_obs_stats(np.zeros((5, 2))),
-        lambda: pol.load_state_dict({"mean": np.zeros(2), "var": np.ones(2), "count": 1}),
-        lambda: pol.load_state_dict({"mean": np.zeros(3)}),
     ]
     for call in calls:
         with pytest.raises(ValueError):

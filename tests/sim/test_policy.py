@@ -1,4 +1,4 @@
-"""The closed-loop MLP policy parameterisation (zg_control.policy.MLPPolicy)."""
+"""The closed-loop MLP policy parameterisation (zg_control.sim.policy.MLPPolicy)."""
 
 from __future__ import annotations
 
@@ -53,27 +53,3 @@ def test_policy_flatten_unflatten_round_trip():
     np.testing.assert_array_equal(layers[0][0], w[:15].reshape(5, 3))  # weight row-major first
     np.testing.assert_array_equal(layers[0][1], w[15:20])
     np.testing.assert_array_equal(p.flatten(layers), w)
-
-
-def test_obs_norm_matches_numpy_over_all_updates():
-    p = MLPPolicy(4, LOW, HIGH, obs_norm=True)
-    batches = [rng(s).normal(3.0 * s, 1.0 + s, size=(7 + 5 * s, 4)) for s in range(4)]
-    for b in batches:
-        p.update_obs_stats(b)
-    bad = np.full((2, 4), np.nan)  # non-finite rows are skipped
-    p.update_obs_stats(bad)
-    allobs = np.concatenate(batches)
-    st = p.state_dict()
-    assert st["count"] == len(allobs)
-    np.testing.assert_allclose(st["mean"], allobs.mean(0), rtol=1e-12)
-    np.testing.assert_allclose(st["var"], allobs.var(0), rtol=1e-12)
-    # act uses the normalised observation: shifting obs by the mean and stats equally is a no-op.
-    W = p.x0(0)[None] * 50
-    obs = allobs[:5]
-    q = MLPPolicy(4, LOW, HIGH, obs_norm=True)
-    q.load_state_dict({**st, "mean": st["mean"] + 10.0})
-    np.testing.assert_allclose(q.act(W, obs + 10.0), p.act(W, obs), atol=1e-12)
-    # Off by default: stats ignored and updates are no-ops.
-    r = MLPPolicy(4, LOW, HIGH)
-    r.update_obs_stats(allobs)
-    assert r.state_dict()["count"] == 0

@@ -30,7 +30,7 @@ import numpy as np
 
 from ._mjwarn import mujoco_warnings_logged
 from ._validate import positive_int
-from .task import Trajectory, register_task
+from .task import Trajectory
 
 DEFAULT_HORIZON = 100
 
@@ -40,7 +40,7 @@ class GymLocomotionTask:
 
     Attributes: ``model``, ``frame_skip``, ``horizon``, ``env_id``, ``gym_kwargs`` (what
     ``gym.make`` got), ``reset_seed``, ``dt``, the reward weights, ``record`` (MjData fields the
-    backend must record, see :class:`~zg_control.backends.RecordedTrajectory`).
+    backend must record, see :class:`~zg_control.sim.backends.RecordedTrajectory`).
     """
 
     env_id: str
@@ -219,6 +219,4 @@ class AntTask(_HealthyTask):
 GYM_TASKS = {
     cls.env_id: cls for cls in (HalfCheetahTask, HopperTask, Walker2dTask, AntTask, SwimmerTask)
 }
-
-for _env_id, _cls in GYM_TASKS.items():
-    register_task(_env_id, _cls)
+"""Env id -> native task class; :mod:`zg_control.envs` registers each in ``TASKS``."""

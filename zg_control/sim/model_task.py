@@ -4,7 +4,7 @@
     objective = make_objective(task)          # or make_objective(model, loss_fn=..., horizon=...)
 
 ``loss_fn(traj: Trajectory) -> (n,)`` scores a whole batch (lower is better); see
-:class:`~zg_control.task.Trajectory` for the arrays it gets.
+:class:`~zg_control.sim.task.Trajectory` for the arrays it gets.
 """
 
 from __future__ import annotations
@@ -20,6 +20,14 @@ from ._validate import positive_int
 from .task import Trajectory
 
 LossFn = Callable[[Trajectory], np.ndarray]
+
+
+def is_model_path(env: object) -> bool:
+    """Whether ``env`` names a model file rather than an env id: a path object, or a string
+    ending in ``.xml``/``.mjb`` or naming an existing file."""
+    return isinstance(env, os.PathLike) or (
+        isinstance(env, str) and (env.endswith((".xml", ".mjb")) or os.path.isfile(env))
+    )
 
 
 def load_model(model_or_path: mujoco.MjModel | str | os.PathLike) -> mujoco.MjModel:
@@ -43,7 +51,7 @@ def load_model(model_or_path: mujoco.MjModel | str | os.PathLike) -> mujoco.MjMo
 
 
 class ModelTask:
-    """A :class:`~zg_control.task.Task` from a model and a loss function.
+    """A :class:`~zg_control.sim.task.Task` from a model and a loss function.
 
     Args:
         model_or_path: an ``MjModel`` (not modified) or a path to an MJCF (or ``.mjb``) file.

@@ -23,9 +23,15 @@ from ._validate import positive_int as _positive_int
 from .policy import MLPPolicy
 
 __all__ = [
-    "INTERPOLATIONS", "PARAMETERIZATIONS", "ControlSequence", "MLPPolicy", "Parameterization",
-    "SplineControls", "ctrl_bounds", "make_parameterization",
-]  # fmt: skip
+    "INTERPOLATIONS",
+    "PARAMETERIZATIONS",
+    "ControlSequence",
+    "MLPPolicy",
+    "Parameterization",
+    "SplineControls",
+    "ctrl_bounds",
+    "make_parameterization",
+]
 
 PARAMETERIZATIONS = ("sequence", "spline", "policy")
 INTERPOLATIONS = ("zero", "linear", "cubic")
@@ -186,7 +192,6 @@ def make_parameterization(
     interp: str = "cubic",
     obs_dim: int | None = None,
     hidden: tuple[int, ...] = (32,),
-    obs_norm: bool = False,
 ) -> Parameterization:
     """Build a parameterisation by name (one of :data:`PARAMETERIZATIONS`).
 
@@ -201,5 +206,5 @@ def make_parameterization(
     if kind == "policy":
         if obs_dim is None:
             raise ValueError("kind='policy' needs obs_dim")
-        return MLPPolicy(obs_dim, ctrl_low, ctrl_high, hidden=tuple(hidden), obs_norm=obs_norm)
+        return MLPPolicy(obs_dim, ctrl_low, ctrl_high, hidden=tuple(hidden))
     raise ValueError(f"unknown parameterization kind {kind!r}; choose one of {PARAMETERIZATIONS}")

@@ -1,6 +1,6 @@
 """Closed-loop MLP policies: ``act(W, obs)`` runs ``n`` policies, one per row of ``W``, at once.
 
-The policy holds no weights itself; see :mod:`zg_control.parameterization` for the flat-vector
+The policy holds no weights itself; see :mod:`zg_control.sim.parameterization` for the flat-vector
 contract it shares with the open-loop parameterisations.
 """
 
@@ -16,14 +16,10 @@ class MLPPolicy:
 
     Layers ``obs_dim -> hidden... -> nu``, tanh on every layer; the output tanh is scaled to the
     control range. Flat layout: per layer the weight ``(out, in)`` row-major, then the bias
-    ``(out,)``. With ``obs_norm`` the observations are standardised with running statistics
-    (``update_obs_stats``; Chan et al. 1979 parallel form of Welford's update) and clipped to
-    ``+-obs_clip``; the statistics are state (``state_dict``), not part of the flat vector.
+    ``(out,)``.
     """
 
     closed_loop = True
-    obs_clip = 10.0
-    obs_eps = 1e-8
 
     def __init__(
         self,
@@ -31,7 +27,6 @@ class MLPPolicy:
         ctrl_low: np.ndarray,
         ctrl_high: np.ndarray,
         hidden: tuple[int, ...] = (32,),
-        obs_norm: bool = False,
     ):
         self.obs_dim = positive_int("obs_dim", obs_dim)
         self.ctrl_low, self.ctrl_high = ctrl_range(ctrl_low, ctrl_high)
@@ -42,12 +37,8 @@ class MLPPolicy:
         self.sizes = (self.obs_dim, *self.hidden, self.nu)
         self.shapes = [(o, i) for i, o in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
         self.dim = sum(o * i + o for o, i in self.shapes)
-        self.obs_norm = bool(obs_norm)
         self._mid = 0.5 * (self.ctrl_low + self.ctrl_high)
         self._half = 0.5 * (self.ctrl_high - self.ctrl_low)
-        self.load_state_dict(
-            {"mean": np.zeros(self.obs_dim), "var": np.ones(self.obs_dim), "count": 0}
-        )
 
     def x0(self, seed: int = 0) -> np.ndarray:
         """Seeded init: weights ``N(0, 1/fan_in)``, last layer x 0.01, biases 0. Shape ``(d,)``.
@@ -105,43 +96,6 @@ class MLPPolicy:
             raise ValueError(f"W must have shape (n, {self.dim}), got {W.shape}")
         if h.ndim != 2 or h.shape[1] != self.obs_dim or W.shape[0] not in (1, h.shape[0]):
             raise ValueError(f"obs must have shape ({W.shape[0]}, {self.obs_dim}), got {h.shape}")
-        if self.obs_norm:
-            h = (h - self._mean) / np.sqrt(self._var + self.obs_eps)
-            h = np.clip(h, -self.obs_clip, self.obs_clip)
         for Wl, b in self._layers(W):
             h = np.tanh(np.matmul(Wl, h[:, :, None])[..., 0] + b)
         return np.clip(self._mid + self._half * h, self.ctrl_low, self.ctrl_high)
-
-    def update_obs_stats(self, obs: np.ndarray) -> None:
-        """Merge a batch of observations, shape ``(m, obs_dim)``, into the running mean and
-        (population) variance. Rows with non-finite values are skipped. No-op unless obs_norm."""
-        if not self.obs_norm:
-            return
-        obs = np.asarray(obs, dtype=np.float64)
-        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
-            raise ValueError(f"obs must have shape (m, {self.obs_dim}), got {obs.shape}")
-        obs = obs[np.all(np.isfinite(obs), axis=1)]
-        m = obs.shape[0]
-        if m == 0:
-            return
-        n, total = self._count, self._count + m
-        delta = obs.mean(axis=0) - self._mean
-        m2 = self._var * n + obs.var(axis=0) * m + delta**2 * (n * m / total)
-        self._mean, self._var, self._count = self._mean + delta * (m / total), m2 / total, total
-
-    def state_dict(self) -> dict:
-        """Observation statistics: ``mean`` (obs_dim,), ``var`` (obs_dim,), ``count`` (copies)."""
-        return {"mean": self._mean.copy(), "var": self._var.copy(), "count": self._count}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore the statistics written by :meth:`state_dict`."""
-        try:
-            mean = np.array(state["mean"], dtype=np.float64)
-            var = np.array(state["var"], dtype=np.float64)
-            count = int(state["count"])
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"state must hold 'mean', 'var' and 'count': {e}") from None
-        ok = mean.shape == var.shape == (self.obs_dim,) and count >= 0
-        if not (ok and np.all(np.isfinite(mean) & np.isfinite(var) & (var >= 0))):
-            raise ValueError(f"need finite mean, var >= 0 of shape ({self.obs_dim},), count >= 0")
-        self._mean, self._var, self._count = mean, var, count

@@ -3,8 +3,8 @@
 Rendering uses MuJoCo's offscreen :class:`mujoco.Renderer`. Its OpenGL backend is fixed when
 ``mujoco`` is imported (``MUJOCO_GL``); if the user did not choose one we switch to EGL (then
 OSMesa) before the first frame, so it works on a machine without a display. Shadows,
-reflections and multisampling are off (about 10 ms per 480 x 480 frame on a CPU). If no backend
-works, :class:`RenderUnavailable` says why and the caller carries on without a video.
+reflections and multisampling are off. If no backend works, :class:`RenderUnavailable` says why
+and the caller carries on without a video.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .model_task import is_model_path
 
 log = logging.getLogger("zg_control")
 
@@ -61,7 +63,7 @@ def make_renderer(model: Any, width: int, height: int) -> tuple[Any, str]:
                 os.environ["MUJOCO_GL"] = backend
                 importlib.reload(gl)
             renderer = mujoco.Renderer(m, height=height, width=width)
-        except Exception as err:  # noqa: BLE001 - any GL failure means: try the next one
+        except Exception as err:  # any GL failure means: try the next one
             errors.append(f"{backend}: {type(err).__name__}: {err}".splitlines()[0])
             continue
         _BACKEND[:] = [backend]
@@ -96,7 +98,7 @@ def camera_for(model: Any, env: str | None) -> Any:
 
 
 def _env_camera_config(env: str | None) -> dict[str, Any] | None:
-    if not env or env.endswith((".xml", ".mjb")) or os.path.isfile(env):
+    if not env or is_model_path(env):
         return None
     try:
         import gymnasium as gym
@@ -106,7 +108,7 @@ def _env_camera_config(env: str | None) -> dict[str, Any] | None:
         config = getattr(getattr(module, cls_name, None), "camera", None) or getattr(
             module, "DEFAULT_CAMERA_CONFIG", None
         )
-    except Exception:  # noqa: BLE001 - any problem: use the default view
+    except Exception:  # any problem: use the default view
         return None
     return dict(config) if config else None
 
@@ -143,13 +145,18 @@ def write_video(frames: np.ndarray, stem: Path, fps: float) -> Path:
     mp4 = stem.with_suffix(".mp4")
     try:
         with imageio.get_writer(
-            mp4, fps=fps, codec="libx264", quality=7, macro_block_size=2,
-            ffmpeg_log_level="error", pixelformat="yuv420p",
-        ) as writer:  # fmt: skip
+            mp4,
+            fps=fps,
+            codec="libx264",
+            quality=7,
+            macro_block_size=2,
+            ffmpeg_log_level="error",
+            pixelformat="yuv420p",
+        ) as writer:
             for frame in frames:
                 writer.append_data(frame)
         return mp4
-    except Exception as err:  # noqa: BLE001 - no ffmpeg: GIF instead
+    except Exception as err:  # no ffmpeg: GIF instead
         log.warning("MP4 failed (%s); writing a GIF instead", err)
         mp4.unlink(missing_ok=True)
     gif = stem.with_suffix(".gif")

@@ -6,8 +6,9 @@ else). The native backend (``mujoco.rollout`` / ``mujoco.batch``) produces a :cl
 and hands it to :meth:`Task.loss`; the Gymnasium backend instead steps ``gym.make(env_id)`` and
 turns the episode return into the same loss.
 
-Tasks are found by env id in :data:`TASKS`; ``envs/`` and :mod:`zg_control.gym_tasks` fill it
-with :func:`register_task`.
+Tasks are found by env id in :data:`TASKS`. :mod:`zg_control.envs` fills it with
+:func:`register_task` when imported (``import zg_control`` does that): its own tasks and those of
+:mod:`zg_control.sim.gym_tasks`.
 """
 
 from __future__ import annotations

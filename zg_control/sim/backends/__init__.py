@@ -3,12 +3,12 @@
 Every backend offers ``evaluate(X, parameterization) -> (loss (n,), diverged (n,))`` and
 ``close()``; the MuJoCo ones (native, Ray) also offer ``run(X, parameterization) -> Trajectory``.
 
-- ``"native"`` (:class:`~zg_control.backends.native.NativeBackend`): ``mujoco.batch.Batch`` on a
-  thread pool, scored by :meth:`Task.loss <zg_control.task.Task.loss>`. The default.
-- ``"gymnasium"`` (:class:`~zg_control.backends.gym_backend.GymBackend`): ``gym.make(env_id)``
+- ``"native"`` (:class:`~zg_control.sim.backends.native.NativeBackend`): ``mujoco.batch.Batch`` on a
+  thread pool, scored by :meth:`Task.loss <zg_control.sim.task.Task.loss>`. The default.
+- ``"gymnasium"`` (:class:`~zg_control.sim.backends.gym_backend.GymBackend`): ``gym.make(env_id)``
   stepped episode by episode; the reference, and the way to run any Gymnasium env.
-- ``"ray"`` (:class:`~zg_control.backends.ray_backend.RayBackend`): chunks of rows on Ray workers,
-  each holding a native backend (``pip install zg_control[ray]``).
+- ``"ray"`` (:class:`~zg_control.sim.backends.ray_backend.RayBackend`): chunks of rows on Ray
+  workers, each holding a native backend (``pip install zg_control[ray]``).
 
 Divergence: an episode whose simulation became unstable (a MuJoCo warning counter rose, a state
 or the loss is non-finite, or MuJoCo raised) is flagged, and its loss is replaced by the finite

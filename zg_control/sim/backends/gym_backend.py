@@ -1,9 +1,9 @@
 """The Gymnasium backend: the reference, and the way to run any env id with a Box action space.
 
 One env from ``gym.make(env_id, max_episode_steps=horizon, **gym_kwargs)`` runs the rows of a
-batch one after another (vector envs give no speed-up for a sequential Python loop). Every episode
-starts from ``env.reset(seed=reset_seed)``, so it is deterministic. Actions come from the
-parameterisation: open-loop controls ``decode(X)[i, t]``, or ``act(W[i:i+1], obs)`` for a policy.
+batch one after another. Every episode starts from ``env.reset(seed=reset_seed)``, so it is
+deterministic. Actions come from the parameterisation: open-loop controls ``decode(X)[i, t]``, or
+``act(W[i:i+1], obs)`` for a policy.
 The return sums rewards until Gymnasium says ``terminated`` or ``truncated`` (exactly as an
 episode of the env would), and ``loss = -return / horizon``.
 
@@ -35,8 +35,12 @@ class GymBackend:
         self.gym_kwargs = dict(gym_kwargs or {})
         try:
             with mujoco_warnings_logged():
-                self.env = gym.make(env_id, max_episode_steps=self.horizon,
-                                    disable_env_checker=True, **self.gym_kwargs)  # fmt: skip
+                self.env = gym.make(
+                    env_id,
+                    max_episode_steps=self.horizon,
+                    disable_env_checker=True,
+                    **self.gym_kwargs,
+                )
         except (gym.error.Error, TypeError) as err:
             raise ValueError(f"gym.make({env_id!r}) failed: {err}") from err
         space = self.env.action_space

@@ -1,4 +1,4 @@
-"""The native backend: a batch of episodes of one :class:`~zg_control.task.Task` on a thread pool.
+"""The native backend: a batch of episodes of one :class:`~zg_control.sim.task.Task` on threads.
 
 Both loops run on ``mujoco.batch.Batch`` (MuJoCo >= 4.0), whose rows are the simulations'
 ``mjSTATE_INTEGRATION`` states (warm start included) and whose threads step them without the GIL:
@@ -6,7 +6,7 @@ Both loops run on ``mujoco.batch.Batch`` (MuJoCo >= 4.0), whose rows are the sim
 - **open loop** (control sequences): ``Batch.rollout`` of ``horizon * frame_skip`` physics steps,
   each control repeated ``frame_skip`` times, keeping the state after every ``frame_skip``-th
   step. Bit-identical to Gymnasium's ``do_simulation`` (set ``ctrl``, ``mj_step`` ``frame_skip``
-  times, warm start carried over, zero at reset), and as fast as ``mujoco.rollout``.
+  times, warm start carried over, zero at reset).
 - **closed loop** (policy weights): per control step, the task's observation of the current
   states goes through the batched policy, then ``Batch.step(nstep=frame_skip)``.
 
@@ -18,7 +18,7 @@ its open-loop controls stay as given, its policy controls are zero.
 
 Divergence: a row whose MuJoCo warning counters rose (bad qacc/qvel/qpos, full contact or
 constraint buffers, bad inertia), whose states are non-finite, or on which MuJoCo raised, is
-flagged in ``Trajectory.diverged``; :func:`~zg_control.backends.score` replaces its loss.
+flagged in ``Trajectory.diverged``; :func:`~zg_control.sim.backends.score` replaces its loss.
 
 Per batch size (``max_cached`` sizes) the ``Batch`` and the physics-step buffers are reused; the
 returned trajectory's arrays are fresh, so a caller may keep them.
@@ -54,8 +54,9 @@ class _Workspace:
         data = mujoco.MjData(model)  # templates of the recorded fields (MjData's dtypes)
         self._shape = {k: np.shape(getattr(data, k)) for k in self.items}
         self._dtype = {k: np.asarray(getattr(data, k)).dtype for k in self.items}
-        self._flat = {k: np.empty(n * nsub * int(np.prod(self._shape[k])), self._dtype[k])
-                      for k in self.items}  # fmt: skip
+        self._flat = {
+            k: np.empty(n * nsub * int(np.prod(self._shape[k])), self._dtype[k]) for k in self.items
+        }
         self._control = np.empty(n * nsub * model.nu)
         self._nu = model.nu
 
@@ -76,7 +77,7 @@ class NativeBackend:
     Optional task attributes it honours: ``terminated`` (see the module docstring), ``keyframe``
     (int: reset to it, e.g. for ``act`` or ``mocap``, before writing the initial ``qpos`` and
     ``qvel``), ``record`` (MjData field names; the trajectory is then a
-    :class:`~zg_control.backends.RecordedTrajectory`).
+    :class:`~zg_control.sim.backends.RecordedTrajectory`).
     """
 
     name = "native"
@@ -181,6 +182,12 @@ class NativeBackend:
         return ws
 
 
+def _take_steps(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a[i, idx[i, t]]`` for every row ``i`` and step ``t``: ``a`` ``(n, S, ...)``, ``idx``
+    ``(n, S')`` -> ``(n, S', ...)``."""
+    return np.take_along_axis(a, idx.reshape(*idx.shape, *[1] * (a.ndim - 2)), 1)
+
+
 class _Episodes:
     """Bookkeeping of one batch: reset, per-row end of simulation, storage, padding."""
 
@@ -247,10 +254,9 @@ class _Episodes:
         T = self.b.horizon
         if (self.end < T).any():
             idx = np.minimum(np.arange(T + 1), self.end[:, None])  # Shape (n, T + 1)
-            take = lambda a, i: np.take_along_axis(a, i.reshape(*i.shape, *[1] * (a.ndim - 2)), 1)  # noqa: E731
-            self.qpos, self.qvel = take(self.qpos, idx), take(self.qvel, idx)
-            self.fields = {k: take(v, idx) for k, v in self.fields.items()}
-            self.sens = take(self.sens, np.maximum(idx[:, 1:] - 1, 0))
+            self.qpos, self.qvel = _take_steps(self.qpos, idx), _take_steps(self.qvel, idx)
+            self.fields = {k: _take_steps(v, idx) for k, v in self.fields.items()}
+            self.sens = _take_steps(self.sens, np.maximum(idx[:, 1:] - 1, 0))
         self.qpos[self.failed], self.qvel[self.failed] = self.b.qpos0, self.b.qvel0
         self.sens[self.failed] = 0.0
         diverged = self.failed | (self.ws.warning[:, :, 1] > 0).any(axis=1)

@@ -1,6 +1,6 @@
 """The Ray backend: a batch split into chunks of rows, one chunk per Ray worker.
 
-Each worker is an actor holding a :class:`~zg_control.backends.native.NativeBackend` of the same
+Each worker is an actor holding a :class:`~zg_control.sim.backends.native.NativeBackend` of the same
 task (the task is pickled once per worker, with cloudpickle, so a ``ModelTask``'s lambda loss is
 fine). Results are identical to the native backend's: each row is the same deterministic episode
 wherever it runs. Ray is optional: ``pip install zg_control[ray]``.
