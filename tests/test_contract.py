@@ -7,6 +7,7 @@ import pytest
 
 import zg_control as zg
 from zg_control.functions import sphere
+from zg_control.problem import Problem
 
 METHODS = sorted(zg.OPTIMIZERS)
 
@@ -58,8 +59,12 @@ def test_minimize_improves_and_handles_nan(name):
 
 def test_callback_can_stop():
     seen = []
-    res = zg.minimize(sphere, np.ones(3), budget=10_000, callback=lambda o, r: seen.append(r) or
-                      len(seen) >= 3)  # fmt: skip
+
+    def callback(opt, record):
+        seen.append(record)
+        return len(seen) >= 3
+
+    res = zg.minimize(sphere, np.ones(3), budget=10_000, callback=callback)
     assert res.stopped_early and len(res.history) == 3
 
 
@@ -92,3 +97,20 @@ def test_tell_rejects_wrong_shapes(name):
     with pytest.raises(ValueError, match="losses must have shape"):
         opt.tell(X, np.zeros(X.shape[0] + 1))
     assert opt.n_evals == 0
+
+
+def test_a_function_is_a_problem():
+    closed = []
+    p = Problem(sphere, np.ones(3), bounds=(-2.0, 2.0), close=lambda: closed.append(True))
+    X = np.random.default_rng(0).standard_normal((4, 3))
+    assert p.dim == 3 and p.controls(p.x0) is None
+    np.testing.assert_array_equal(p(X), sphere(X))
+    np.testing.assert_array_equal(p.fn(X), sphere(X))
+    res = zg.minimize(p, p.x0, "cmaes", budget=120, bounds=p.bounds)
+    ref = zg.minimize(sphere, np.ones(3), "cmaes", budget=120, bounds=(-2.0, 2.0))
+    assert res.loss == ref.loss and np.array_equal(res.x, ref.x)
+    with p:
+        assert not closed
+    assert closed == [True]
+    with pytest.raises(ValueError, match="1-D"):
+        Problem(sphere, np.ones((2, 2)))

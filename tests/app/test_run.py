@@ -4,6 +4,7 @@ with a larger budget), and parity with zg.minimize."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -19,18 +20,22 @@ import zg_control as zg
 from zg_control.app.cli import main
 from zg_control.app.run import RunConfig, start_run
 from zg_control.functions import get_function
+from zg_control.optimizers import resolve_config
 from zg_control.sim.objective import make_objective
 
 KEYFRAME = ["optimize", "zg_control/Keyframe-v0", "-p", "spline", "--n-knots", "4", "-q"]
-TIMING = ("episodes_per_s", "wall_time")  # the only columns allowed to differ across a resume
+TIMING = ("evals_per_s", "time")  # the only columns allowed to differ across a resume
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, MUJOCO_GL="egl", OMP_NUM_THREADS="1")
     return subprocess.run(
         [sys.executable, "-m", "zg_control", *args],
-        capture_output=True, text=True, timeout=timeout, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def rows(run_dir, timing=False):
@@ -51,22 +56,22 @@ def same_best(a, b):
 def test_optimize_writes_a_complete_run_directory(tmp_path):
     out = tmp_path / "run"
     args = ["zg_control/Keyframe-v0", "-p", "spline", "--n-knots", "6", "--budget", "160"]
-    proc = cli("optimize", *args, "--width", "64", "--height", "48", "--out", str(out),
-               "--opt", "lr=0.05")  # fmt: skip
+    proc = cli(
+        "optimize", *args, "--width", "64", "--height", "48", "--out", str(out), "--opt", "lr=0.05"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "done: best loss" in proc.stderr
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "completed" and json.loads((out / "run.json").read_text())[
-        "status"] == "completed"  # fmt: skip
+    assert summary["status"] == json.loads((out / "run.json").read_text())["status"] == "completed"
     # 16 samples per iteration, one episode kept for the final recommendation: 9 iterations.
     hist = rows(out, timing=True)
     assert len(hist) == summary["iterations"] == 9
-    assert [int(r["episodes"]) for r in hist] == [16 * (i + 1) for i in range(9)]
+    assert [int(r["n_evals"]) for r in hist] == [16 * (i + 1) for i in range(9)]
     best = [float(r["best_loss"]) for r in hist]
     assert best == sorted(best, reverse=True) and all(r["sigma"] and r["fit_error"] for r in hist)
     assert summary["n_evals"] == 145 <= 160
-    config = RunConfig.from_file(out / "config.json")
-    assert config.options["lr"] == 0.05 and config.options["schedule_evals"] == 160
+    config = RunConfig.from_file(out / "config.json")  # every option pinned, as run
+    assert config.options == dataclasses.asdict(resolve_config("zerograds", {"lr": 0.05}))
     assert imageio.imread(out / "loss.png").ndim == 3
     with np.load(out / "best.npz") as npz:
         x, loss, controls = npz["x"], float(npz["loss"]), npz["controls"]
@@ -84,8 +89,9 @@ def test_optimize_writes_a_complete_run_directory(tmp_path):
     reader.close()
     assert imageio.imread(out / "strip.png").shape == (24, 6 * 32, 3)
     # `render` replays saved parameters into another directory.
-    proc = cli("render", str(out), "--out", str(tmp_path / "again"), "--width", "32", "--height",
-               "32")  # fmt: skip
+    proc = cli(
+        "render", str(out), "--out", str(tmp_path / "again"), "--width", "32", "--height", "32"
+    )
     assert proc.returncode == 0, proc.stderr
     assert imageio.get_reader(tmp_path / "again" / "video.mp4").count_frames() == 76
 
@@ -103,8 +109,9 @@ def test_run_is_zg_minimize_plus_files():
 @pytest.mark.parametrize(
     "method,opts",
     [
-        ("zerograds", ["--opt", "sigma_schedule=linear", "--opt", "sigma_final=0.02"]),
+        ("zerograds", ["--opt", "sigma=0.05", "--opt", "k_phi=3"]),
         ("cmaes", []),
+        ("spsa", ["--opt", "batch_size=16"]),  # expected_iters from the budget, kept on resume
     ],
 )
 def test_stop_and_resume_equals_uninterrupted(tmp_path, method, opts):
@@ -115,7 +122,7 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path, method, opts):
     assert json.loads((b / "run.json").read_text())["status"] == "stopped"
     part = rows(b)
     assert not (b / "summary.json").exists() and part == rows(a)[: len(part)]
-    assert int(part[-1]["episodes"]) >= 96 > int(part[-2]["episodes"])
+    assert int(part[-1]["n_evals"]) >= 96 > int(part[-2]["n_evals"])
     assert main(["resume", str(b), "-q"]) == 0
     assert rows(a) == rows(b) and len(rows(a)) > len(part)
     same_best(a, b)
@@ -124,16 +131,16 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path, method, opts):
 
 def test_resume_extends_a_finished_run_only_with_a_larger_budget(tmp_path, capsys):
     out = tmp_path / "r"
-    assert (
-        main(["minimize", "sphere", "--dim", "3", "--budget", "100", "--out", str(out), "-q"]) == 0
-    )
+    args = ["minimize", "sphere", "--dim", "3", "-m", "spsa", "--budget", "100", "-q"]
+    assert main([*args, "--out", str(out)]) == 0
     assert main(["resume", str(out), "-q"]) == 2
     assert "is complete (budget 100); pass a larger --budget" in capsys.readouterr().err
     assert main(["resume", str(out), "--budget", "200", "-q"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["budget"] == 200 and 100 < summary["n_evals"] <= 200
     assert len(rows(out)) == summary["iterations"]
-    assert RunConfig.from_file(out / "config.json").options["schedule_evals"] == 100
+    # SPSA's gains were set for the first budget (expected_iters = 100 // 2) and stay so
+    assert RunConfig.from_file(out / "config.json").options["expected_iters"] == 50
 
 
 @pytest.mark.slow
@@ -143,8 +150,10 @@ def test_ctrl_c_checkpoints_exits_130_and_resumes_exactly(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zg_control", *args, "--out", str(out)],
-        stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.2)
@@ -157,7 +166,7 @@ def test_ctrl_c_checkpoints_exits_130_and_resumes_exactly(tmp_path):
     status = json.loads((out / "run.json").read_text())
     assert status["status"] == "interrupted" and not (out / "summary.json").exists()
     done = status["checkpoint_iteration"] * 16
-    assert done == status["episodes"] >= 48  # the checkpoint is the interrupted iteration
+    assert done == status["n_evals"] >= 48  # the checkpoint is the interrupted iteration
     assert (out / "loss.png").exists()
     # Resume to a few iterations past the interrupt; compare with an uninterrupted run.
     assert main(["resume", str(out), "--stop-after", str(done + 32), "-q"]) == 0
@@ -190,19 +199,43 @@ SCALE_KEY = {"zerograds": "sigma", "prdpt": "sigma", "cmaes": "sigma", "ga": "mu
 
 
 @pytest.mark.parametrize("method", sorted(zg.OPTIMIZERS))
-def test_history_row_takes_each_methods_sampling_scale(method):
-    from zg_control.app import rundir
+def test_history_rows_and_the_plotted_sampling_scale(method):
+    from zg_control.app.plots import scale_key
 
-    opt = zg.make_optimizer(method, np.full(4, 0.5), seed=0)
-    X = opt.ask()
-    losses = (X**2).sum(axis=1)
-    losses[0] = np.nan  # a failed episode: left out of current_loss / batch_min
-    opt.tell(X, losses)
-    row = rundir.history_row(opt, losses, elapsed=2.0)
-    assert set(row) == set(rundir.COLUMNS)
+    def fn(X):
+        y = (X**2).sum(axis=1)
+        y[0] = np.nan  # a failed episode: left out of batch_mean / batch_min
+        return y
+
+    res = zg.minimize(fn, np.full(4, 0.5), method, budget=80, seed=0)
+    row, opt = res.history[0], res.optimizer
+    assert list(row)[:7] == [
+        "iteration",
+        "n_evals",
+        "best_loss",
+        "batch_mean",
+        "batch_min",
+        "time",
+        "evals_per_s",
+    ]
+    assert (row["iteration"], row["n_evals"]) == (1, opt.n_evals / opt.n_iters)
+    assert np.isfinite(row["batch_mean"]) and row["batch_min"] <= row["batch_mean"]
+    assert row["evals_per_s"] == row["n_evals"] / row["time"]
     key = SCALE_KEY[method]
-    assert row["sigma"] == (None if key is None else opt.metrics[key]) != 0
-    assert row["current_loss"] == pytest.approx(np.nanmean(losses))
-    assert row["batch_min"] == np.nanmin(losses) and row["best_loss"] == opt.best_loss
-    assert (row["episodes"], row["iteration"]) == (X.shape[0], 1)
-    assert row["episodes_per_s"] == X.shape[0] / 2.0
+    assert scale_key(res.history) == key
+    assert key is None or res.history[-1][key] == opt.metrics[key] != 0
+
+
+def test_history_csv_columns_are_the_history_keys(tmp_path):
+    out = tmp_path / "run"
+    cfg = RunConfig(function="rosenbrock", dim=4, budget=200, method="spsa", render=False)
+    res = start_run(cfg, out)
+    with open(out / "history.csv") as f:
+        header, *lines = list(csv.reader(f))
+    assert header == list(dict.fromkeys(k for row in res.history for k in row))
+    assert len(lines) == len(res.history) == int(res.summary["iterations"])
+    assert [float(v) for v in lines[-1]] == list(res.history[-1].values())  # exact values
+    fn, x0 = get_function("rosenbrock", 4)
+    ref = zg.minimize(fn, x0, "spsa", budget=200, seed=0)
+    assert [r["best_loss"] for r in ref.history] == [float(r[2]) for r in lines]
+    assert set(ref.history[0]) == set(header)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from helpers import iterate, same_run
 
-from zg_control.functions import sphere, staircase
+import zg_control as zg
+from zg_control.functions import get_function, sphere, staircase
 from zg_control.optimizers import OPTIMIZERS, make_optimizer
 
 BASELINES = ["prdpt", "spsa", "sa", "ga", "cmaes"]
@@ -19,7 +20,7 @@ BASELINES = ["prdpt", "spsa", "sa", "ga", "cmaes"]
 # sa 2080-2376, ga 2912-3408, cmaes 710-890.
 SPHERE_TARGET = 1e-3
 SPHERE = {
-    "prdpt": (10, 3000, {"lr": 0.1}),  # default lr 0.02 is tuned for controls, too slow here
+    "prdpt": (10, 3000, {"lr": 0.1}),  # default lr 0.05 is tuned for controls, too slow here
     "spsa": (10, 1500, {"first_step": 0.5}),
     "sa": (10, 3000, {"batch_size": 8, "cooling": 0.95}),
     "ga": (10, 4000, {}),
@@ -188,7 +189,7 @@ def test_cmaes_recommends_the_distribution_mean():
 def test_prdpt_makes_progress_on_staircase():
     # Piecewise constant: the true gradient is zero almost everywhere, so only smoothing helps.
     x0 = np.zeros(10)
-    opt = make_optimizer("prdpt", x0, seed=0)  # defaults: sigma 0.1 = the stair width, Adam 0.02
+    opt = make_optimizer("prdpt", x0, seed=0)  # defaults: sigma 0.1 = the stair width, Adam 0.05
     run(opt, staircase, 1600)
     assert staircase(x0[None])[0] == 1.0
     assert staircase(opt.recommendation[None])[0] < 0.05
@@ -229,3 +230,27 @@ def test_spsa_calibrates_its_first_step():
     X = opt.ask()
     opt.tell(X, sphere(X))
     np.testing.assert_allclose(np.mean(np.abs(opt.recommendation - x0)), 0.2)
+
+
+# The comparison's options before they became the config defaults (SPSA's expected_iters was
+# budget // 2 there): a run without options must be the run that got them explicitly.
+COMPARISON_OPTIONS = {
+    "prdpt": {"sigma": 0.1, "lr": 0.05},
+    "spsa": {"c": 0.1, "first_step": 0.05, "expected_iters": 300},
+    "random": {"sigma": 0.3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPARISON_OPTIONS))
+def test_defaults_are_the_comparison_options(name):
+    fn, x0 = get_function("sphere", 50)
+    default = zg.minimize(fn, x0, name, budget=601, seed=0)
+    explicit = zg.minimize(fn, x0, name, budget=601, seed=0, **COMPARISON_OPTIONS[name])
+    assert default.loss == explicit.loss and np.array_equal(default.x, explicit.x)
+    assert [h["best_loss"] for h in default.history] == [h["best_loss"] for h in explicit.history]
+
+
+def test_spsa_expects_half_the_budget_in_iterations_else_1000():
+    assert make_optimizer("spsa", np.zeros(2)).A == 0.1 * 1000
+    assert make_optimizer("spsa", np.zeros(2), budget=601).A == 0.1 * 300
+    assert make_optimizer("spsa", np.zeros(2), budget=601, expected_iters=7).A == 0.1 * 7

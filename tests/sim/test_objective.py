@@ -6,6 +6,7 @@ import mujoco
 import numpy as np
 import pytest
 
+from zg_control.problem import Problem
 from zg_control.sim.backends import DIVERGED_LOSS
 from zg_control.sim.gym_tasks import HopperTask
 from zg_control.sim.model_task import ModelTask
@@ -38,6 +39,19 @@ def test_objective_attributes_decode_and_rollout():
     np.testing.assert_allclose(f.task.loss(traj), loss[1:2], atol=1e-12)
     assert f.n_episodes == 4  # rollout() is not counted
     f.close()
+
+
+def test_an_objective_is_a_problem():
+    with make_objective("HalfCheetah-v5", parameterization="spline", n_knots=3, horizon=10) as f:
+        assert isinstance(f, Problem) and f.dim == f.x0.size == 18
+        X = f.x0 + np.random.default_rng(0).uniform(-0.5, 0.5, (3, f.dim))
+        np.testing.assert_array_equal(f.fn(X), f(X))
+        np.testing.assert_array_equal(f.controls(X[0]), f.decode(X[0]))
+    policy = make_objective("Hopper-v5", parameterization="policy", hidden=(4,), horizon=10)
+    controls = policy.controls(policy.x0)
+    np.testing.assert_array_equal(controls, policy.rollout(policy.x0).ctrl[0])
+    assert controls.shape == (10, 3) and policy.n_episodes == 0
+    policy.close()
 
 
 def test_backends_agree_through_make_objective():
@@ -88,8 +102,9 @@ def test_bring_your_own_model(tmp_path, source):
 
 
 def test_model_task_initial_state_and_keyframe():
-    xml = SLIDER.replace("</mujoco>", '<keyframe><key name="start" qpos="0.3" qvel="1"/>'
-                                      "</keyframe></mujoco>")  # fmt: skip
+    xml = SLIDER.replace(
+        "</mujoco>", '<keyframe><key name="start" qpos="0.3" qvel="1"/></keyframe></mujoco>'
+    )
     model = mujoco.MjModel.from_xml_string(xml)
     task = ModelTask(model, final_x, horizon=5, keyframe="start")
     assert task.initial_state()[0][0] == 0.3 and task.initial_state()[1][0] == 1.0

@@ -117,7 +117,7 @@ def load(path: str | os.PathLike, kind: str = "state") -> dict[str, Any]:
         raise ValueError(
             f"{path} is not an .npz checkpoint (pickled or unknown data); {fix}"
         ) from None
-    except Exception as err:  # noqa: BLE001 - untrusted bytes; any parse failure means corrupt
+    except Exception as err:  # untrusted bytes; any parse failure means corrupt
         raise ValueError(f"{path} is corrupt or unreadable ({err}); {fix}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} is a bare .npy array, not a zg_control checkpoint; {fix}")
@@ -129,7 +129,7 @@ def load(path: str | os.PathLike, kind: str = "state") -> dict[str, Any]:
             if not isinstance(tree, dict) or tree.get("format") != FORMAT:
                 raise ValueError("its format tag is missing")
             arrays = {k: npz[k] for k in npz.files if k != _TREE}
-    except Exception as err:  # noqa: BLE001 - untrusted bytes; any parse failure means corrupt
+    except Exception as err:  # untrusted bytes; any parse failure means corrupt
         raise ValueError(
             f"{path} is corrupt or not a zg_control checkpoint ({err}); {fix}"
         ) from None

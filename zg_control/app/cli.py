@@ -73,8 +73,13 @@ def _progress(ns: argparse.Namespace) -> bool:
 def cmd_resume(ns: argparse.Namespace) -> int:
     from .run import resume_run
 
-    resume_run(ns.run_dir, budget=ns.budget, stop_after=ns.stop_after, progress=_progress(ns),
-               render=ns.render)  # fmt: skip
+    resume_run(
+        ns.run_dir,
+        budget=ns.budget,
+        stop_after=ns.stop_after,
+        progress=_progress(ns),
+        render=ns.render,
+    )
     return 0
 
 
@@ -92,26 +97,31 @@ def cmd_render(ns: argparse.Namespace) -> int:
     try:
         with np.load(params, allow_pickle=False) as npz:
             x = np.asarray(npz["x"], dtype=np.float64)
-    except Exception as err:  # noqa: BLE001 - missing, corrupt, or without x
-        raise ValueError(f"cannot read parameters x from {params} ({err}); pass --params "
-                         "FILE.npz holding an array x") from None  # fmt: skip
-    problem = build_problem(cfg)
-    try:
-        if x.shape != (problem.x0.size,):
-            raise ValueError(f"{params}: x has shape {x.shape}, the run needs ({problem.x0.size},)")
+    except Exception as err:  # missing, corrupt, or without x
+        raise ValueError(
+            f"cannot read parameters x from {params} ({err}); pass --params "
+            "FILE.npz holding an array x"
+        ) from None
+    with build_problem(cfg) as problem:
+        if x.shape != (problem.dim,):
+            raise ValueError(f"{params}: x has shape {x.shape}, the run needs ({problem.dim},)")
         out = Path(ns.out) if ns.out else run_dir
         out.mkdir(parents=True, exist_ok=True)
-        res = render_params(problem.objective, x, out, env=cfg.env, width=ns.width or cfg.width,
-                            height=ns.height or cfg.height)  # fmt: skip
-    finally:
-        problem.close()
+        res = render_params(
+            problem,
+            x,
+            out,
+            env=cfg.env,
+            width=ns.width or cfg.width,
+            height=ns.height or cfg.height,
+        )
     print(res["video"])
     return 0
 
 
 def cmd_compare(ns: argparse.Namespace) -> int:
     from ..bench import runner as compare
-    from .runconfig import RunConfig
+    from .coerce import coerce_options
 
     tasks = ns.tasks or list(compare.DEFAULT_TASKS)
     methods = ns.methods or list(compare.DEFAULT_METHODS)
@@ -121,15 +131,19 @@ def cmd_compare(ns: argparse.Namespace) -> int:
         if not (dot and method and name):
             raise ValueError(f"--opt {key}={value}: write METHOD.KEY=VALUE, e.g. sa.step=0.2")
         per_method.setdefault(method, {})[name] = value
-    for method, opts in per_method.items():  # coerce to the config's field types
-        cfg = RunConfig(function="sphere", method=method, options=opts)
-        cfg.validate()
-        per_method[method] = cfg.options
+    per_method = {m: coerce_options(m, opts) for m, opts in per_method.items()}
     # run_comparison checks the rest before any run: e.g. options for a method not compared
     result = compare.run_comparison(
-        tasks, methods, ns.seeds, budget=ns.budget, out_dir=ns.out, workers=ns.workers,
-        quick=ns.quick, method_options=per_method or None, verbose=_progress(ns),
-    )  # fmt: skip
+        tasks,
+        methods,
+        ns.seeds,
+        budget=ns.budget,
+        out_dir=ns.out,
+        workers=ns.workers,
+        quick=ns.quick,
+        method_options=per_method or None,
+        verbose=_progress(ns),
+    )
     result = Path(result)
     print(result / "summary.md" if result.is_dir() else result)
     return 0
@@ -138,27 +152,16 @@ def cmd_compare(ns: argparse.Namespace) -> int:
 def cmd_list(ns: argparse.Namespace) -> int:
     import dataclasses
 
-    from .. import envs  # noqa: F401  (registers the envs)
     from ..optimizers import OPTIMIZERS
-    from ..sim import gym_tasks  # noqa: F401  (registers the Gymnasium tasks)
-    from ..sim.task import TASKS, make_task
 
     print("envs (d = parameters; spline: n_knots x nu; policy: MLP with one hidden layer of 32)")
     print(f"  {'env id':26s} {'nu':>3s} {'T':>5s} {'obs':>4s} {'d sequence':>11s} {'d policy':>9s}")
-    for env_id in sorted(TASKS):
-        try:
-            t = make_task(env_id)
-        except Exception as err:  # noqa: BLE001 - list what works, say what does not
-            print(f"  {env_id:26s} (unavailable: {err})")
-            continue
-        nu, T = t.model.nu, t.horizon
-        q0, v0 = t.initial_state()
-        obs = np.shape(t.observation(np.asarray(q0)[None], np.asarray(v0)[None]))[1]
-        d_pol = obs * 32 + 32 + 32 * nu + nu
-        print(f"  {env_id:26s} {nu:3d} {T:5d} {obs:4d} {T * nu:11d} {d_pol:9d}")
-    print("  any other Gymnasium MuJoCo env id runs with --backend gymnasium; an MJCF path with "
-          "--loss module:function")  # fmt: skip
-    print("\nmethods (--method NAME, options --opt KEY=VALUE):")
+    _list_envs()
+    print(
+        "  any other Gymnasium MuJoCo env id runs with --backend gymnasium; an MJCF path with "
+        "--loss module:function"
+    )
+    print("\nmethods (--method NAME, options --opt KEY=VALUE; budget-aware options left None):")
     for name, (cls, cfg_cls) in OPTIMIZERS.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         opts = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cfg_cls))
@@ -169,6 +172,23 @@ def cmd_list(ns: argparse.Namespace) -> int:
     print("  policy     closed-loop MLP obs -> action, --hidden 32 (d = its weights)")
     print("\nfunctions (zg-control minimize NAME): toy, sphere, rosenbrock, rastrigin, staircase")
     return 0
+
+
+def _list_envs() -> None:
+    """One line per native task: id, nu, horizon, observation size and both dimensions."""
+    from ..sim.task import TASKS, make_task
+
+    for env_id in sorted(TASKS):
+        try:
+            t = make_task(env_id)
+        except Exception as err:  # list what works, say what does not
+            print(f"  {env_id:26s} (unavailable: {err})")
+            continue
+        nu, T = t.model.nu, t.horizon
+        q0, v0 = t.initial_state()
+        obs = np.shape(t.observation(np.asarray(q0)[None], np.asarray(v0)[None]))[1]
+        d_pol = obs * 32 + 32 + 32 * nu + nu
+        print(f"  {env_id:26s} {nu:3d} {T:5d} {obs:4d} {T * nu:11d} {d_pol:9d}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,9 +212,13 @@ def _dispatch(ns: argparse.Namespace, verbose: bool) -> int:
     from .run import RunInterrupted
 
     commands = {
-        "list": cmd_list, "resume": cmd_resume, "render": cmd_render, "compare": cmd_compare,
-        "optimize": lambda n: cmd_run(n, "env"), "minimize": lambda n: cmd_run(n, "function"),
-    }  # fmt: skip
+        "list": cmd_list,
+        "resume": cmd_resume,
+        "render": cmd_render,
+        "compare": cmd_compare,
+        "optimize": lambda n: cmd_run(n, "env"),
+        "minimize": lambda n: cmd_run(n, "function"),
+    }
     try:
         with logging_redirect_tqdm(loggers=[log]):
             return commands[ns.command](ns)
@@ -206,9 +230,14 @@ def _dispatch(ns: argparse.Namespace, verbose: bool) -> int:
         hint = f"; a checkpoint is kept, continue with: zg-control resume {err}" if str(err) else ""
         log.error("zg-control: interrupted%s", hint)
         return 130
-    except Exception as err:  # noqa: BLE001 - one clear line; the traceback with -v
-        log.error("zg-control %s: failed: %s: %s%s", ns.command, type(err).__name__, err,
-                  "" if verbose else " (run with -v for the traceback)")  # fmt: skip
+    except Exception as err:  # one clear line; the traceback with -v
+        log.error(
+            "zg-control %s: failed: %s: %s%s",
+            ns.command,
+            type(err).__name__,
+            err,
+            "" if verbose else " (run with -v for the traceback)",
+        )
         log.debug("traceback", exc_info=True)
         return 1
 

@@ -1,5 +1,5 @@
 """The argument parser of the ``zg-control`` command (:func:`build_parser`); the commands
-themselves are in :mod:`zg_control.cli`."""
+themselves are in :mod:`zg_control.app.cli`."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _method_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="TOML/JSON/YAML file of settings (keys as in config.json)")
-    p.add_argument("--method", default=S, help="optimizer (zg-control list); default zerograds")
+    p.add_argument(
+        "--method", "-m", default=S, help="optimizer (zg-control list); default zerograds"
+    )
     p.add_argument(
         "--opt",
         action="append",
@@ -66,28 +68,65 @@ def _method_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``zg-control`` parser: one subcommand per command of :mod:`zg_control.app.cli`."""
     parser = argparse.ArgumentParser(
-        prog="zg-control", description="ZeroGrads and baselines for MuJoCo control: optimize, "
-        "compare, render and resume runs.", epilog=EXAMPLES,
+        prog="zg-control",
+        description="ZeroGrads and baselines for MuJoCo control: optimize, compare, render and "
+        "resume runs.",
+        epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    )
     _common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _common(sub.add_parser("list", help="envs (with dimensions), methods, parameterizations"))
-
     p = sub.add_parser("optimize", help="optimize an env's controls into a run directory")
+    _env_args(p)
+    _episode_args(p)
+    _method_args(p)
+    p = sub.add_parser("minimize", help="minimize an analytic function (zg_control.functions)")
+    p.add_argument("function", help="toy, sphere, rosenbrock, rastrigin or staircase")
+    p.add_argument("--dim", type=int, default=S, help="dimension (default: the function's)")
+    _method_args(p)
+    _resume_args(sub.add_parser("resume", help="continue a run from its directory"))
+    p = sub.add_parser("render", help="replay saved parameters to a video and a still strip")
+    p.add_argument("run_dir", help="a directory written by zg-control optimize")
+    p.add_argument("--params", help="npz with x (default RUN_DIR/best.npz)")
+    p.add_argument("--out", help="directory for video + strip (default RUN_DIR)")
+    p.add_argument("--width", type=int, help="video pixels (default: the run's)")
+    p.add_argument("--height", type=int, help="video pixels (default: the run's)")
+    _common(p)
+    _compare_args(sub.add_parser("compare", help="methods x seeds x tasks at an equal budget"))
+    return parser
+
+
+def _env_args(p: argparse.ArgumentParser) -> None:
+    """``optimize``: the env and what of it is optimized."""
     p.add_argument("env", nargs="?", default=S, help="env id (zg-control list) or MJCF path")
     p.add_argument("--loss", default=S, help="for an MJCF path: module:function or file.py:fn")
-    p.add_argument("--parameterization", "-p", default=S, choices=["sequence", "spline", "policy"],
-                   help="what is optimized: per-step controls, spline knots or MLP policy "
-                   "weights (default sequence)")  # fmt: skip
+    p.add_argument(
+        "--parameterization",
+        "-p",
+        default=S,
+        choices=["sequence", "spline", "policy"],
+        help="what is optimized: per-step controls, spline knots or MLP policy weights "
+        "(default sequence)",
+    )
     p.add_argument("--horizon", type=int, default=S, help="control steps per episode")
     p.add_argument("--n-knots", type=int, default=S, dest="n_knots", help="spline knots")
-    p.add_argument("--interp", default=S, choices=["zero", "linear", "cubic"],
-                   help="spline interpolation between knots (default cubic)")  # fmt: skip
+    p.add_argument(
+        "--interp",
+        default=S,
+        choices=["zero", "linear", "cubic"],
+        help="spline interpolation between knots (default cubic)",
+    )
     p.add_argument("--hidden", default=S, help="policy hidden widths, e.g. 64,64")
-    p.add_argument("--frame-skip", type=int, default=S, dest="frame_skip",
-                   help="physics steps per control step (default: the env's)")  # fmt: skip
+    p.add_argument(
+        "--frame-skip",
+        type=int,
+        default=S,
+        dest="frame_skip",
+        help="physics steps per control step (default: the env's)",
+    )
     p.add_argument(
         "--env-opt",
         action="append",
@@ -97,39 +136,49 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="task option, repeatable",
     )
-    p.add_argument("--backend", default=S, choices=["native", "gymnasium", "ray"],
-                   help="how episodes run: mujoco.rollout threads, Gymnasium's step loop, "
-                   "or Ray workers (default native)")  # fmt: skip
+
+
+def _episode_args(p: argparse.ArgumentParser) -> None:
+    """``optimize``: how episodes run, and the video at the end."""
+    p.add_argument(
+        "--backend",
+        default=S,
+        choices=["native", "gymnasium", "ray"],
+        help="how episodes run: mujoco.rollout threads, Gymnasium's step loop, or Ray workers "
+        "(default native)",
+    )
     p.add_argument("--nthread", type=int, default=S, help="simulation threads (default all)")
-    p.add_argument("--no-render", action="store_false", dest="render", default=S,
-                   help="skip the video and still strip at the end")  # fmt: skip
+    p.add_argument(
+        "--no-render",
+        action="store_false",
+        dest="render",
+        default=S,
+        help="skip the video and still strip at the end",
+    )
     p.add_argument("--width", type=int, default=S, help="video pixels (default 480)")
     p.add_argument("--height", type=int, default=S, help="video pixels (default 480)")
-    _method_args(p)
 
-    p = sub.add_parser("minimize", help="minimize an analytic function (zg_control.functions)")
-    p.add_argument("function", help="toy, sphere, rosenbrock, rastrigin or staircase")
-    p.add_argument("--dim", type=int, default=S, help="dimension (default: the function's)")
-    _method_args(p)
 
-    p = sub.add_parser("resume", help="continue a run from its directory")
+def _resume_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a directory written by zg-control optimize")
     p.add_argument("--budget", type=int, help="new total budget (to extend a finished run)")
-    p.add_argument("--stop-after", type=int, metavar="EPISODES",
-                   help="stop with a checkpoint after this many episodes in total")  # fmt: skip
-    p.add_argument("--no-render", action="store_false", dest="render", default=None,
-                   help="skip the video and still strip at the end")  # fmt: skip
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        metavar="EPISODES",
+        help="stop with a checkpoint after this many episodes in total",
+    )
+    p.add_argument(
+        "--no-render",
+        action="store_false",
+        dest="render",
+        default=None,
+        help="skip the video and still strip at the end",
+    )
     _common(p)
 
-    p = sub.add_parser("render", help="replay saved parameters to a video and a still strip")
-    p.add_argument("run_dir", help="a directory written by zg-control optimize")
-    p.add_argument("--params", help="npz with x (default RUN_DIR/best.npz)")
-    p.add_argument("--out", help="directory for video + strip (default RUN_DIR)")
-    p.add_argument("--width", type=int, help="video pixels (default: the run's)")
-    p.add_argument("--height", type=int, help="video pixels (default: the run's)")
-    _common(p)
 
-    p = sub.add_parser("compare", help="methods x seeds x tasks at an equal episode budget")
+def _compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tasks", nargs="+", help="suite task names (default: the standard suite)")
     p.add_argument("--methods", nargs="+", help="default: all methods")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="default: 0 1 2")
@@ -137,7 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="experiments/results", help="results directory")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default: 2)")
     p.add_argument("--quick", action="store_true", help="small problems (smoke test)")
-    p.add_argument("--opt", action="append", type=_kv, default=[], metavar="METHOD.KEY=VALUE",
-                   help="a method's option, repeatable, e.g. --opt prdpt.lr=0.05")  # fmt: skip
+    p.add_argument(
+        "--opt",
+        action="append",
+        type=_kv,
+        default=[],
+        metavar="METHOD.KEY=VALUE",
+        help="a method's option, repeatable, e.g. --opt prdpt.lr=0.05",
+    )
     _common(p)
-    return parser

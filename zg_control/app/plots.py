@@ -1,4 +1,4 @@
-"""``loss.png`` of a run: best and current loss over episodes, and the sampling scale sigma."""
+"""``loss.png`` of a run: best loss and batch mean over episodes, and the sampling scale."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+SCALE_KEYS = ("sigma", "mutation_sigma", "c_k", "step")
+"""The method's sampling scale among its metrics: ZeroGrads/PRDPT/CMA-ES sigma, GA mutation
+sigma, SPSA ``c_k``, SA step (random search has none)."""
+
+
+def scale_key(history: list[dict[str, Any]]) -> str | None:
+    """The first of :data:`SCALE_KEYS` that ``history`` rows have, or ``None``."""
+    keys = {k for row in history for k in row}
+    return next((k for k in SCALE_KEYS if k in keys), None)
 
 
 def _column(history: list[dict[str, Any]], key: str) -> np.ndarray:
@@ -17,7 +27,7 @@ def _column(history: list[dict[str, Any]], key: str) -> np.ndarray:
 def plot_history(
     history: list[dict[str, Any]], path: str | os.PathLike, title: str = ""
 ) -> Path | None:
-    """Write the loss curves of ``history`` (rows of ``history.csv``) to ``path`` (PNG).
+    """Write the loss curves of ``history`` (``zg.minimize``'s rows) to ``path`` (PNG).
 
     Returns ``path``, or ``None`` when there is nothing to plot yet. Uses the Agg backend (no
     display) and a log scale when every loss is positive and they span over two decades.
@@ -29,18 +39,23 @@ def plot_history(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ep = _column(history, "episodes")
-    best, current = _column(history, "best_loss"), _column(history, "current_loss")
-    sigma = _column(history, "sigma")
+    ep = _column(history, "n_evals")
+    best, mean = _column(history, "best_loss"), _column(history, "batch_mean")
+    key = scale_key(history)
+    sigma = _column(history, key) if key else np.full(len(history), np.nan)
     has_sigma = bool(np.isfinite(sigma).any())
     fig, axes = plt.subplots(
-        2 if has_sigma else 1, 1, figsize=(6.4, 5.6 if has_sigma else 4.0), sharex=True,
-        squeeze=False, gridspec_kw={"height_ratios": [3, 1] if has_sigma else [1]},
-    )  # fmt: skip
+        2 if has_sigma else 1,
+        1,
+        figsize=(6.4, 5.6 if has_sigma else 4.0),
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [3, 1] if has_sigma else [1]},
+    )
     ax = axes[0, 0]
-    ax.plot(ep, current, color="0.6", lw=1, label="current (batch mean)")
+    ax.plot(ep, mean, color="0.6", lw=1, label="batch mean")
     ax.plot(ep, best, color="C0", lw=2, label="best so far")
-    finite = np.concatenate([best[np.isfinite(best)], current[np.isfinite(current)]])
+    finite = np.concatenate([best[np.isfinite(best)], mean[np.isfinite(mean)]])
     if finite.size and finite.min() > 0 and finite.max() / finite.min() > 100:
         ax.set_yscale("log")
     ax.set_ylabel("loss")
@@ -49,7 +64,7 @@ def plot_history(
     ax.legend()
     if has_sigma:
         axes[1, 0].plot(ep, sigma, color="C1")
-        axes[1, 0].set_ylabel("sigma")
+        axes[1, 0].set_ylabel(key)
         axes[1, 0].grid(alpha=0.3)
     axes[-1, 0].set_xlabel("episodes")
     fig.tight_layout()

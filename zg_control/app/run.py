@@ -1,16 +1,16 @@
-"""A run: effective config -> objective -> optimizer loop -> a run directory.
+"""A run: effective config -> problem -> ``zg.minimize`` with callbacks -> a run directory.
 
-    from zg_control.run import RunConfig, start_run, resume_run
+    from zg_control.app.run import RunConfig, start_run, resume_run
     res = start_run(RunConfig(env="zg_control/Keyframe-v0", budget=2000), "runs/keyframe")
     res = resume_run("runs/keyframe", budget=4000)          # continue (also after Ctrl-C)
 
-The loop is :func:`zg_control.minimize`'s (same budget rule, same final evaluation of the
-recommendation, so the result is bit-identical to ``zg.minimize`` on the same objective), plus
-a progress bar, ``history.csv`` (one row per iteration), atomic checkpoints every
-``checkpoint_every`` iterations, Ctrl-C handling (finish the iteration, checkpoint, stop) and
-the files of a run directory (:mod:`zg_control.rundir`). Resuming from a checkpoint continues
-bit-identically to the uninterrupted run with the same budget; ``config.json`` keeps every
-method option, so e.g. a sigma schedule keeps spanning the first budget when one extends it.
+The loop is :func:`zg_control.minimize` itself (so a run equals ``zg.minimize`` on the same
+problem); the run adds, as a callback after every iteration, a progress bar, a row of
+``history.csv``, an atomic checkpoint every ``checkpoint_every`` iterations and Ctrl-C handling
+(finish the iteration, checkpoint, stop), then writes the files of a run directory
+(:mod:`zg_control.app.rundir`). Resuming from a checkpoint continues bit-identically to the
+uninterrupted run with the same budget; ``config.json`` keeps every method option, so e.g. the
+budget-aware defaults of the first budget stay as they were when one extends it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ..loop import build_optimizer, evaluate
+from ..loop import Result, fits, minimize
+from ..optimizers import Optimizer, make_optimizer
 from . import rundir
 from .runconfig import RunConfig, build_problem
 
@@ -40,7 +41,8 @@ class RunInterrupted(Exception):
 @dataclasses.dataclass
 class RunResult:
     """``status``: "completed" or "stopped" (``stop_after``). ``x (d,)``, ``loss``: the best
-    measured point; ``n_evals``: episodes used; ``history``: one row dict per iteration."""
+    measured point; ``n_evals``: episodes used; ``history``: ``zg.minimize``'s rows, all of the
+    run's (a resumed run's too)."""
 
     status: str
     x: np.ndarray
@@ -53,7 +55,8 @@ class RunResult:
 
 class Run:
     """One optimisation; see the module docstring. Build with :func:`start_run` /
-    :func:`resume_run`; ``out_dir=None`` keeps everything in memory (no files)."""
+    :func:`resume_run`; ``out_dir=None`` keeps everything in memory (no files). ``config`` must
+    be validated (its options pinned)."""
 
     def __init__(self, config: RunConfig, out_dir: str | os.PathLike | None, progress: bool):
         self.config = config
@@ -62,17 +65,13 @@ class Run:
         self.problem = build_problem(config)
         p = self.problem
         try:
-            self.opt = build_optimizer(
-                config.method, p.x0, config.budget, config.seed, p.bounds, config.options
-            )
+            self.opt = make_optimizer(config.method, p.x0, config.seed, p.bounds, **config.options)
         except Exception:
             p.close()
             raise
-        # Pin every option (e.g. schedule_evals = first budget) so a resume rebuilds it as is.
-        config.options = dataclasses.asdict(self.opt.config)
         self.history: list[dict[str, Any]] = []
         self.elapsed0 = 0.0
-        self._interrupted = False
+        self.interrupted = False
         self._t0 = time.perf_counter()
         self._ckpt_iter = 0
 
@@ -82,45 +81,38 @@ class Run:
 
     def set_status(self, status: str, **extra: Any) -> None:
         if self.out is not None:
-            info = {"episodes": self.opt.n_evals, "iterations": self.opt.n_iters, **extra}
+            info = {"n_evals": self.opt.n_evals, "iterations": self.opt.n_iters, **extra}
             rundir.write_status(self.out, status, **info)
 
     def save_checkpoint(self) -> None:
         if self.out is not None:
-            rundir.save_checkpoint(self.out, self.config.to_dict(), self.opt, self.problem,
-                                   self.history, self.elapsed())  # fmt: skip
+            state = (self.config.to_dict(), self.opt, self.problem, self.history, self.elapsed())
+            rundir.save_checkpoint(self.out, *state)
+        self._ckpt_iter = self.opt.n_iters
 
     def load_checkpoint(self) -> None:
-        self.history, self.elapsed0 = rundir.load_checkpoint(
-            self.out,
-            self.config,
-            self.opt,
-            self.problem,  # type: ignore[arg-type]
-        )
+        self.history, self.elapsed0 = rundir.load_checkpoint(self.out, self.config, self.opt)
 
     # ---------------------------------------------------------------------- loop
     def elapsed(self) -> float:
         return self.elapsed0 + (time.perf_counter() - self._t0)
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
-        if self._interrupted:
+        if self.interrupted:
             raise KeyboardInterrupt
-        self._interrupted = True
+        self.interrupted = True
         log.warning("Ctrl-C: finishing this iteration, then writing a checkpoint (again: abort)")
 
     def execute(self, stop_after: int | None = None) -> RunResult:
-        """Run the loop to the budget (or ``stop_after`` episodes), then finish the files."""
+        """Run to the budget (or ``stop_after`` episodes), then finish the files."""
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._on_sigint) if main else None
         self._t0 = time.perf_counter()
         try:
-            if self.out is not None:
-                rundir.write_history(self.path("history.csv"), self.history)
-                self.set_status("running")
-            stopped = self._loop(stop_after)
-            if self._interrupted:
+            res = self._minimize(stop_after)
+            if self.interrupted:
                 raise RunInterrupted
-            return self._finish(stopped)
+            return self._finish(res)
         except (KeyboardInterrupt, RunInterrupted):
             self.set_status("interrupted", checkpoint_iteration=self._ckpt_iter)
             if self.out is not None:
@@ -134,91 +126,60 @@ class Run:
                 signal.signal(signal.SIGINT, previous)
             self.problem.close()
 
-    def _loop(self, stop_after: int | None) -> bool:
-        from tqdm.auto import tqdm
-
-        opt, cfg = self.opt, self.config
-        self._ckpt_iter = opt.n_iters
-        csv = open(self.path("history.csv"), "a") if self.out is not None else None  # noqa: SIM115
-        bar = tqdm(
-            total=cfg.budget, initial=opt.n_evals, unit="ep", disable=not self.progress,
-            desc=cfg.name, dynamic_ncols=True, smoothing=0.1,
-        )  # fmt: skip
-        try:
-            while True:
-                X = opt.ask()
-                reserve = 1 if cfg.budget > X.shape[0] else 0  # as zg.minimize
-                if opt.n_evals + X.shape[0] + reserve > cfg.budget:
-                    return False
-                losses = evaluate(self.problem.fn, X)
-                opt.tell(X, losses)
-                rec = rundir.history_row(opt, losses, self.elapsed())
-                self.history.append(rec)
-                bar.update(X.shape[0])
-                bar.set_postfix(best=f"{opt.best_loss:.4g}", refresh=False)
-                if csv is not None:
-                    csv.write(rundir.csv_row(rec) + "\n")
-                    csv.flush()
-                stop = self._interrupted or (stop_after is not None and opt.n_evals >= stop_after)
-                last = opt.n_evals + X.shape[0] + reserve > cfg.budget  # next batch won't fit
-                if stop or last or opt.n_iters % cfg.checkpoint_every == 0:
-                    self.save_checkpoint()
-                    self._ckpt_iter = opt.n_iters
-                if stop:
-                    return True
-        finally:
-            bar.close()
-            if csv is not None:
-                csv.close()
+    def _minimize(self, stop_after: int | None) -> Result:
+        """``zg.minimize`` on the problem, continuing ``self.opt``, with :class:`_Callbacks`."""
+        p, cfg = self.problem, self.config
+        csv = None
+        if self.out is not None:
+            csv = rundir.HistoryCSV(self.path("history.csv"), self.history)
+            self.set_status("running")
+        kw = {"bounds": p.bounds, "restored": self.opt, "elapsed": self.elapsed()}
+        with _Callbacks(self, csv, stop_after) as callback:
+            return minimize(p, p.x0, cfg.method, cfg.budget, cfg.seed, callback=callback, **kw)
 
     def _plot(self) -> Path | None:
         from .plots import plot_history
 
         try:
             return plot_history(self.history, self.path("loss.png"), title=self.config.name)
-        except Exception as err:  # noqa: BLE001 - a plot must never cost the run
+        except Exception as err:  # a plot must never cost the run
             log.warning("could not write loss.png: %s", err)
             return None
 
-    def _finish(self, stopped: bool) -> RunResult:
-        opt, cfg = self.opt, self.config
-        x, loss, n_evals = opt.best_x.copy(), float(opt.best_loss), opt.n_evals
-        status = "stopped" if stopped else "completed"
-        summary: dict[str, Any] = {"status": status}
-        if not stopped and n_evals < cfg.budget:  # measure the recommendation (as zg.minimize)
-            rec = opt.recommendation
-            rec_loss = float(evaluate(self.problem.fn, rec[None, :])[0])
-            n_evals += 1
-            if np.isfinite(rec_loss) and rec_loss <= loss:
-                x, loss = rec, rec_loss
-            summary["recommendation_loss"] = rec_loss
-        result = RunResult(status, x, loss, n_evals, self.history, self.out, summary)
-        wall = self.elapsed()
-        summary.update(
-            name=cfg.name, method=cfg.method, seed=cfg.seed, budget=cfg.budget, dim=int(x.size),
-            n_evals=n_evals, iterations=opt.n_iters, best_loss=loss, wall_time=wall,
-            episodes_per_s=n_evals / wall if wall > 0 else None,
-        )  # fmt: skip
+    def _finish(self, res: Result) -> RunResult:
+        cfg, wall = self.config, self.elapsed()
+        status = "stopped" if res.stopped_early else "completed"
+        summary = {"status": status, "name": cfg.name, "method": cfg.method, "seed": cfg.seed}
+        summary.update(budget=cfg.budget, dim=int(res.x.size), n_evals=res.n_evals)
+        summary.update(iterations=self.opt.n_iters, best_loss=res.loss, time=wall)
+        summary["evals_per_s"] = res.n_evals / wall if wall > 0 else None
+        result = RunResult(status, res.x, res.loss, res.n_evals, self.history, self.out, summary)
         if self.out is None:
             return result
-        if stopped:
-            self._plot()
-            self.set_status("stopped", checkpoint_iteration=opt.n_iters)
-            log.info("stopped after %d episodes; continue with: zg-control resume %s", n_evals,
-                     self.out)  # fmt: skip
+        plotted = self._plot() is not None
+        if res.stopped_early:
+            self.set_status("stopped", checkpoint_iteration=self.opt.n_iters)
+            log.info(
+                "stopped after %d episodes; continue: zg-control resume %s", res.n_evals, self.out
+            )
             return result
-        controls = self.problem.controls(x)
-        rundir.write_best(self.path("best.npz"), x, loss, n_evals, True, controls)
+        self._write_results(res, summary, plotted)
+        log.info("done: best loss %.6g after %d episodes; in %s", res.loss, res.n_evals, self.out)
+        return result
+
+    def _write_results(self, res: Result, summary: dict[str, Any], plotted: bool) -> None:
+        """``best.npz``, the video (env runs) and, last, ``summary.json`` (listing the files;
+        ``plotted``: ``loss.png`` was written)."""
+        controls = self.problem.controls(res.x)
+        rundir.write_best(self.path("best.npz"), res.x, res.loss, res.n_evals, True, controls)
         files = {"config": "config.json", "history": "history.csv", "best": "best.npz"}
-        if self._plot() is not None:
+        if plotted:
             files["loss_plot"] = "loss.png"
-        if cfg.env is not None and cfg.render:
-            files.update(self._render(x, summary))
+        if self.config.env is not None and self.config.render:
+            files.update(self._render(res.x, summary))
         self.set_status("completed")
         summary["files"] = files
         rundir.write_json(self.path("summary.json"), summary)  # last: marks completion
-        log.info("done: best loss %.6g after %d episodes; results in %s", loss, n_evals, self.out)
-        return result
 
     def _render(self, x: np.ndarray, summary: dict[str, Any]) -> dict[str, str]:
         from ..sim.render import RenderUnavailable, render_params
@@ -226,16 +187,49 @@ class Run:
         cfg = self.config
         try:
             out = render_params(
-                self.problem.objective, x, self.out, env=cfg.env, width=cfg.width,
-                height=cfg.height,
-            )  # fmt: skip
-        except Exception as err:  # noqa: BLE001 - a video must never cost the run
+                self.problem, x, self.out, env=cfg.env, width=cfg.width, height=cfg.height
+            )
+        except Exception as err:  # a video must never cost the run
             msg = str(err) if isinstance(err, RenderUnavailable) else f"{type(err).__name__}: {err}"
             log.warning("no video: %s (zg-control render %s retries)", msg, self.out)
             summary["render_error"] = msg
             return {}
         summary.update(video_frames=out["frames"], gl_backend=out["backend"], fps=out["fps"])
         return {"video": out["video"].name, "strip": out["strip"].name}
+
+
+class _Callbacks:
+    """The run's ``zg.minimize`` callback: history row (and ``history.csv`` line), progress
+    bar, checkpoints, and the stop (``stop_after`` episodes, or Ctrl-C)."""
+
+    def __init__(self, run: Run, csv: rundir.HistoryCSV | None, stop_after: int | None):
+        self.run, self.csv, self.stop_after = run, csv, stop_after
+        self.n_evals = run.opt.n_evals
+
+    def __enter__(self) -> _Callbacks:
+        from tqdm.auto import tqdm
+
+        cfg, quiet = self.run.config, not self.run.progress
+        kw = {"unit": "ep", "desc": cfg.name, "dynamic_ncols": True, "smoothing": 0.1}
+        self.bar = tqdm(total=cfg.budget, initial=self.n_evals, disable=quiet, **kw)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def __call__(self, opt: Optimizer, record: dict[str, Any]) -> bool:
+        run = self.run
+        batch, self.n_evals = opt.n_evals - self.n_evals, opt.n_evals
+        run.history.append(record)
+        if self.csv is not None:
+            self.csv.append(record)
+        self.bar.update(batch)
+        self.bar.set_postfix(best=f"{opt.best_loss:.4g}", refresh=False)
+        stop = run.interrupted or (self.stop_after is not None and opt.n_evals >= self.stop_after)
+        last = not fits(opt.n_evals, batch, run.config.budget)  # the next batch will not fit
+        if stop or last or opt.n_iters % run.config.checkpoint_every == 0:
+            run.save_checkpoint()
+        return stop
 
 
 # -------------------------------------------------------------------------- entry points
@@ -276,8 +270,10 @@ def resume_run(
     """Continue the run in ``run_dir`` from its checkpoint (optionally to a larger ``budget``)."""
     out = Path(run_dir)
     if not (out / "config.json").is_file():
-        raise ValueError(f"{out} is not a run directory (no config.json); pass a directory "
-                         "written by zg-control optimize")  # fmt: skip
+        raise ValueError(
+            f"{out} is not a run directory (no config.json); pass a directory "
+            "written by zg-control optimize"
+        )
     config = RunConfig.from_file(out / "config.json")
     rundir.check_resumable(out, budget, config.budget)
     if render is not None:
@@ -289,8 +285,10 @@ def resume_run(
     try:
         run.load_checkpoint()
         if run.opt.n_evals >= config.budget:
-            raise ValueError(f"budget {config.budget} is not above the {run.opt.n_evals} "
-                             "episodes already used; pass a larger --budget")  # fmt: skip
+            raise ValueError(
+                f"budget {config.budget} is not above the {run.opt.n_evals} "
+                "episodes already used; pass a larger --budget"
+            )
     except Exception:
         run.problem.close()
         raise

@@ -4,9 +4,12 @@
 config file (TOML, JSON, or YAML when PyYAML is installed) or ``key=value`` strings of the CLI;
 all are coerced to the annotated field types (and method options to the types of the method's
 config dataclass), so ``--opt sigma=0.05 --opt antithetic=false`` and ``sigma = 0.05`` in a
-TOML file mean the same. Every problem is a name plus options: an env id or MJCF path (+ loss
-``"module:function"`` or ``"file.py:function"``) for :func:`zg_control.objective.make_objective`,
-or an analytic function of :mod:`zg_control.functions`.
+TOML file mean the same. :meth:`RunConfig.validate` pins the method's effective options
+(:func:`zg_control.optimizers.resolve_config`, budget-aware defaults included), so a resumed
+run rebuilds its optimizer as it was. Every problem is a name plus options: an env id or MJCF
+path (+ loss ``"module:function"`` or ``"file.py:function"``) for
+:func:`zg_control.sim.objective.make_objective`, or an analytic function of
+:mod:`zg_control.functions`; :func:`build_problem` makes it a :class:`~zg_control.problem.Problem`.
 """
 
 from __future__ import annotations
@@ -20,14 +23,11 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from ..problem import Problem
+from ..sim.model_task import is_model_path
+from .coerce import coerce, coerce_options, parse_literal
 
-from .coerce import coerce, parse_literal
-
-__all__ = [
-    "Problem", "RunConfig", "build_problem", "coerce", "load_callable", "parse_literal",
-    "read_config_file",
-]  # fmt: skip
+__all__ = ["RunConfig", "build_problem", "load_callable", "parse_literal", "read_config_file"]
 
 
 @dataclasses.dataclass
@@ -64,9 +64,9 @@ class RunConfig:
     @property
     def name(self) -> str:
         """Short label, e.g. ``Keyframe-v0`` or ``rosenbrock``."""
-        return Path(self.env).stem if self.env and _is_path(self.env) else (
-            (self.env or self.function or "run").split("/")[-1]
-        )  # fmt: skip
+        if self.env and is_model_path(self.env):
+            return Path(self.env).stem
+        return (self.env or self.function or "run").split("/")[-1]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> RunConfig:
@@ -74,8 +74,9 @@ class RunConfig:
         hints = typing.get_type_hints(cls)
         unknown = sorted(set(data) - set(hints))
         if unknown:
-            raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: "
-                             f"{', '.join(hints)}")  # fmt: skip
+            raise ValueError(
+                f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(hints)}"
+            )
         return cls(**{k: coerce(k, v, hints[k]) for k, v in data.items()})
 
     @classmethod
@@ -88,42 +89,42 @@ class RunConfig:
         return out
 
     def validate(self) -> None:
-        """Check names and ranges, coerce ``options`` to the method's field types."""
-        from ..optimizers import OPTIMIZERS
+        """Check names and ranges, make paths absolute and pin ``options`` to the method's
+        effective options (every field, coerced; ``--device`` included)."""
+        from ..optimizers import resolve_config
 
         if (self.env is None) == (self.function is None):
             raise ValueError("give exactly one problem: an env id / MJCF path, or a function")
-        if self.method not in OPTIMIZERS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of "
-                             f"{', '.join(OPTIMIZERS)} (zg-control list)")  # fmt: skip
         for key, low in (("budget", 1), ("checkpoint_every", 1), ("width", 16), ("height", 16)):
             if getattr(self, key) < low:
                 raise ValueError(f"{key} must be >= {low}, got {getattr(self, key)}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        cfg_cls = OPTIMIZERS[self.method][1]
-        hints = typing.get_type_hints(cfg_cls)
-        opts = dict(self.options)
-        if self.device is not None:
-            if "device" in hints:
-                opts["device"] = self.device
-            elif self.device not in ("cpu", "auto"):
-                raise ValueError(f"method {self.method!r} runs on the CPU only; drop --device")
-        unknown = sorted(set(opts) - set(hints))
-        if unknown:
-            raise ValueError(f"unknown option(s) {', '.join(unknown)} for method "
-                             f"{self.method!r}; valid: {', '.join(hints)}")  # fmt: skip
-        self.options = {k: coerce(k, v, hints[k]) for k, v in opts.items()}
-        device = str(self.options.get("device", ""))
-        if device.startswith("cuda") and not _cuda():
-            raise ValueError(f"device {device!r}: CUDA is not available here; use --device cpu "
-                             "or auto")  # fmt: skip
-        if self.env is not None and _is_path(self.env):
+        cfg = resolve_config(self.method, self._method_options(), self.budget)
+        self.options = dataclasses.asdict(cfg)
+        if self.env is not None and is_model_path(self.env):
             self.env = os.path.abspath(self.env)
         if self.loss is not None:
             mod, _, fn = self.loss.rpartition(":")
             if mod.endswith(".py") or os.sep in mod:
                 self.loss = f"{os.path.abspath(mod)}:{fn}"
+
+    def _method_options(self) -> dict[str, Any]:
+        """``options`` coerced to the method's field types, plus ``device`` from ``--device``."""
+        from ..optimizers import OPTIMIZERS
+
+        options = coerce_options(self.method, self.options)
+        if self.device is not None:
+            if "device" in {f.name for f in dataclasses.fields(OPTIMIZERS[self.method][1])}:
+                options["device"] = self.device
+            elif self.device not in ("cpu", "auto"):
+                raise ValueError(f"method {self.method!r} runs on the CPU only; drop --device")
+        device = str(options.get("device", ""))
+        if device.startswith("cuda") and not _cuda():
+            raise ValueError(
+                f"device {device!r}: CUDA is not available here; use --device cpu or auto"
+            )
+        return options
 
 
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
@@ -151,7 +152,7 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
         if "config file" in str(err) or "PyYAML" in str(err):
             raise
         raise ValueError(f"config file {path} is malformed: {err}") from None
-    except Exception as err:  # noqa: BLE001 - e.g. yaml.YAMLError, UnicodeDecodeError
+    except Exception as err:  # e.g. yaml.YAMLError, UnicodeDecodeError
         raise ValueError(f"config file {path} is malformed: {err}") from None
     if not isinstance(data, dict):
         raise ValueError(f"config file {path} must hold a table of key = value settings")
@@ -162,10 +163,6 @@ def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def _is_path(env: str) -> bool:
-    return env.endswith((".xml", ".mjb")) or os.path.isfile(env)
 
 
 def load_callable(spec: str) -> Any:
@@ -184,7 +181,7 @@ def load_callable(spec: str) -> Any:
             module = importlib.import_module(mod_name)
     except ValueError:
         raise
-    except Exception as err:  # noqa: BLE001 - user code: report, don't crash
+    except Exception as err:  # user code: report, don't crash
         raise ValueError(f"could not import loss module {mod_name!r}: {err}") from None
     fn = getattr(module, attr, None)
     if not callable(fn):
@@ -192,55 +189,27 @@ def load_callable(spec: str) -> Any:
     return fn
 
 
-class Problem:
-    """The batched loss ``fn: (n, d) -> (n,)`` of a run, its ``x0 (d,)`` and ``bounds``, and for
-    env runs the :class:`~zg_control.objective.Objective` (``objective``; else ``None``)."""
-
-    def __init__(self, fn: Any, x0: np.ndarray, bounds: Any, objective: Any = None):
-        self.fn, self.x0, self.bounds, self.objective = fn, np.asarray(x0, float), bounds, objective
-
-    def decode(self, x: np.ndarray) -> np.ndarray | None:
-        """Open-loop controls ``(T, nu)`` of ``x (d,)``, or ``None`` (policy, function)."""
-        obj = self.objective
-        if obj is None or obj.parameterization.closed_loop:
-            return None
-        return obj.decode(x)
-
-    def controls(self, x: np.ndarray) -> np.ndarray | None:
-        """Controls ``(T, nu)`` that ``x`` applies (a policy's from one episode), or ``None``."""
-        obj = self.objective
-        if obj is not None and obj.parameterization.closed_loop:
-            return obj.rollout(x).ctrl[0]
-        return self.decode(x)
-
-    def state_dict(self) -> dict[str, Any]:
-        param = getattr(self.objective, "parameterization", None)
-        sd = getattr(param, "state_dict", None)
-        return {"parameterization": sd() if sd else None}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("parameterization") is not None:
-            self.objective.parameterization.load_state_dict(state["parameterization"])
-
-    def close(self) -> None:
-        if self.objective is not None:
-            self.objective.close()
-
-
 def build_problem(config: RunConfig) -> Problem:
-    """The problem of ``config`` (``ValueError`` for unknown envs, functions, options)."""
+    """The problem of ``config`` (``ValueError`` for unknown envs, functions, options): an
+    analytic function, or the env's :class:`~zg_control.sim.objective.Objective`."""
     if config.function is not None:
         from ..functions import get_function
 
-        fn, x0 = get_function(config.function, config.dim)
-        return Problem(fn, x0, None)
+        return Problem(*get_function(config.function, config.dim))
     from ..sim.objective import make_objective
 
     loss_fn = load_callable(config.loss) if config.loss else None
-    objective = make_objective(
-        config.env, parameterization=config.parameterization, backend=config.backend,
-        horizon=config.horizon, n_knots=config.n_knots, interp=config.interp,
-        hidden=tuple(config.hidden), loss_fn=loss_fn, frame_skip=config.frame_skip,
-        nthread=config.nthread, seed=config.seed, **config.env_options,
-    )  # fmt: skip
-    return Problem(objective, objective.x0, objective.bounds, objective)
+    return make_objective(
+        config.env,
+        parameterization=config.parameterization,
+        backend=config.backend,
+        horizon=config.horizon,
+        n_knots=config.n_knots,
+        interp=config.interp,
+        hidden=tuple(config.hidden),
+        loss_fn=loss_fn,
+        frame_skip=config.frame_skip,
+        nthread=config.nthread,
+        seed=config.seed,
+        **config.env_options,
+    )

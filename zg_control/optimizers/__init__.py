@@ -43,12 +43,33 @@ def make_config(name: str, **config: Any) -> OptimizerConfig:
         raise ValueError(f"bad option for method {name!r}: {err}") from err
 
 
+def resolve_config(
+    name: str, options: dict[str, Any] | None = None, budget: int | None = None
+) -> OptimizerConfig:
+    """The effective config of method ``name``: its defaults, then ``options``, then (with a
+    ``budget``) the defaults that depend on it (:meth:`OptimizerConfig.for_budget`).
+
+    The one place that decides a run's options: ``minimize``, ``make_optimizer``, the CLI and the
+    comparison all call it. ``ValueError`` for unknown names or options.
+    """
+    cfg = make_config(name, **(options or {}))
+    return cfg if budget is None else cfg.for_budget(int(budget))
+
+
 def make_optimizer(
-    name: str, x0: Any, seed: int = 0, bounds: Any = None, **config: Any
+    name: str, x0: Any, seed: int = 0, bounds: Any = None, budget: int | None = None, **config: Any
 ) -> Optimizer:
-    """Create optimizer ``name`` at ``x0`` (shape ``(d,)``) with config options as keywords."""
-    cfg = make_config(name, **config)
+    """Create optimizer ``name`` at ``x0`` (shape ``(d,)``) with config options as keywords;
+    ``budget`` (evaluations of the run, if known) fills the budget-aware defaults."""
+    cfg = resolve_config(name, config, budget)
     return OPTIMIZERS[name][0](x0, cfg, seed=seed, bounds=bounds)
 
 
-__all__ = ["OPTIMIZERS", "Optimizer", "OptimizerConfig", "make_config", "make_optimizer"]
+__all__ = [
+    "OPTIMIZERS",
+    "Optimizer",
+    "OptimizerConfig",
+    "make_config",
+    "make_optimizer",
+    "resolve_config",
+]

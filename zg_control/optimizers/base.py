@@ -18,7 +18,16 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
-    """Options shared by every method; each method's config subclasses this."""
+    """Options shared by every method; each method's config subclasses this.
+
+    Sigma-like defaults are in parameter units, chosen for open-loop controls in ``[-1, 1]``.
+    """
+
+    def for_budget(self, budget: int) -> OptimizerConfig:
+        """This config with the defaults that depend on the run's evaluation ``budget`` filled
+        in (e.g. SPSA's expected iteration count); options already set are kept."""
+        del budget
+        return self
 
 
 def validate_x0(x0: Any) -> np.ndarray:

@@ -126,7 +126,7 @@ class GeneticAlgorithm(Optimizer):
         self.pool_x = np.concatenate([X, self.pool_x[elite]])
         self.pool_f = np.concatenate([losses, self.pool_f[elite]])
         self.generation += 1
-        self.metrics.update(batch_min=float(losses.min()), mutation_sigma=self.mutation_sigma)
+        self.metrics["mutation_sigma"] = self.mutation_sigma
 
     def _state(self) -> dict[str, Any]:
         return {

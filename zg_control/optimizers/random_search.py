@@ -26,7 +26,7 @@ class RandomSearchConfig(OptimizerConfig):
     """
 
     batch_size: int = 16
-    sigma: float = 0.1
+    sigma: float = 0.3
     uniform: bool = False
     around_best: bool = False
 
@@ -57,4 +57,4 @@ class RandomSearch(Optimizer):
         return self.project(centre + self.config.sigma * self.rng.standard_normal((n, d)))
 
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
-        self.metrics["batch_min"] = float(losses.min())
+        """Nothing to learn: the base class keeps the best sample."""

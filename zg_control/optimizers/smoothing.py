@@ -53,7 +53,7 @@ class SmoothingConfig(OptimizerConfig):
     sigma: float = 0.1
     sigma_final: float | None = None
     schedule_iters: int = 1000
-    lr: float = 0.02
+    lr: float = 0.05
     optimizer: str = "adam"
     momentum: float = 0.0
     antithetic: bool = True

@@ -38,17 +38,18 @@ class SPSAConfig(OptimizerConfig):
         A: stability constant; ``None`` = 10 % of ``expected_iters``.
         alpha: decay exponent of ``a_k`` (Spall's practical value 0.602).
         gamma: decay exponent of ``c_k`` (Spall's practical value 0.101).
-        expected_iters: iterations the run is expected to last (only sets the default ``A``).
+        expected_iters: iterations the run is expected to last (only sets the default ``A``);
+            ``None`` = ``budget // 2`` in a run with a budget (:meth:`for_budget`), else 1000.
     """
 
     batch_size: int = 2
     a: float | None = None
-    first_step: float = 0.1
+    first_step: float = 0.05
     c: float = 0.1
     A: float | None = None
     alpha: float = 0.602
     gamma: float = 0.101
-    expected_iters: int = 1000
+    expected_iters: int | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 2 or self.batch_size % 2:
@@ -64,8 +65,14 @@ class SPSAConfig(OptimizerConfig):
             raise ValueError(f"alpha must be in (0, 1], got {self.alpha}")
         if not 0 <= self.gamma < 0.5:
             raise ValueError(f"gamma must be in [0, 0.5), got {self.gamma}")
-        if self.expected_iters < 1:
-            raise ValueError(f"expected_iters must be >= 1, got {self.expected_iters}")
+        if self.expected_iters is not None and self.expected_iters < 1:
+            raise ValueError(f"expected_iters must be >= 1 or None, got {self.expected_iters}")
+
+    def for_budget(self, budget: int) -> SPSAConfig:
+        """``expected_iters = budget // 2`` (two evaluations per iteration) unless it is set."""
+        if self.expected_iters is not None:
+            return self
+        return dataclasses.replace(self, expected_iters=max(1, budget // 2))
 
 
 class SPSA(Optimizer):
@@ -78,7 +85,8 @@ class SPSA(Optimizer):
         super().__init__(x0, config, seed, bounds)
         cfg = self.config
         self.theta = self.x0.copy()
-        self.A = 0.1 * cfg.expected_iters if cfg.A is None else float(cfg.A)
+        expected_iters = 1000 if cfg.expected_iters is None else cfg.expected_iters
+        self.A = 0.1 * expected_iters if cfg.A is None else float(cfg.A)
         self.a = cfg.a  # None until calibrated
         self.k = 0  # SPSA iteration index (gain sequences)
         self._delta: np.ndarray | None = None  # Rademacher directions of the pending batch

@@ -4,33 +4,34 @@
     losses = f(X)                 # X: (n, f.dim); a row per episode
     traj = f.rollout(f.x0)        # one episode, e.g. to render
 
-``env`` is a registered env id (``zg_control.gym_tasks``, ``zg_control.envs``, or any Gymnasium
-id with ``backend="gymnasium"``), an ``MjModel`` or MJCF path with ``loss_fn`` (a
-:class:`~zg_control.model_task.ModelTask`), or a :class:`~zg_control.task.Task`. The loss is the
-task's (``-return / horizon`` for the registered tasks); diverged episodes score
-:data:`~zg_control.backends.DIVERGED_LOSS` and are flagged in ``last_diverged``.
+``env`` is a registered env id (``zg_control.sim.gym_tasks``, ``zg_control.envs``, or any
+Gymnasium id with ``backend="gymnasium"``), an ``MjModel`` or MJCF path with ``loss_fn`` (a
+:class:`~zg_control.sim.model_task.ModelTask`), or a :class:`~zg_control.sim.task.Task`. The loss
+is the task's (``-return / horizon`` for the registered tasks); diverged episodes score
+:data:`~zg_control.sim.backends.DIVERGED_LOSS` and are flagged in ``last_diverged``. An
+:class:`Objective` is a :class:`~zg_control.problem.Problem`, so runs treat it like a function.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import gymnasium as gym
 import mujoco
 import numpy as np
 
-from . import gym_tasks  # noqa: F401  (registers the Gymnasium v5 tasks)
+from ..problem import Problem
 from .backends import BACKENDS, diverged_loss
-from .model_task import ModelTask
+from .model_task import ModelTask, is_model_path
 from .parameterization import PARAMETERIZATIONS, ctrl_bounds, make_parameterization
 from .task import TASKS, Task, Trajectory, make_task
 
 DEFAULT_HORIZON = 100
 
 
-class Objective:
-    """A batched loss over flat parameters; build it with :func:`make_objective`.
+class Objective(Problem):
+    """A batched loss over flat parameters, one episode per row; build it with
+    :func:`make_objective`.
 
     Attributes:
         dim: ``d``. x0: shape ``(d,)``, the parameterisation's start (seeded for policies).
@@ -41,12 +42,11 @@ class Objective:
     """
 
     def __init__(self, runner, parameterization, task: Task | None, horizon: int, seed: int):
+        x0 = np.asarray(parameterization.x0(seed), dtype=np.float64)
+        super().__init__(self.__call__, x0, parameterization.bounds())
         self._runner, self._native = runner, None
         self.parameterization, self.task, self.horizon = parameterization, task, int(horizon)
         self.backend: str = runner.name
-        self.dim = int(parameterization.dim)
-        self.x0 = np.asarray(parameterization.x0(seed), dtype=np.float64)
-        self.bounds = parameterization.bounds()
         self.n_episodes = 0
         self.last_diverged = np.zeros(0, dtype=bool)
 
@@ -81,6 +81,13 @@ class Objective:
             )
         return self.parameterization.decode(self._check(np.reshape(x, (1, -1))))[0]
 
+    def controls(self, x: np.ndarray) -> np.ndarray:
+        """The controls ``(horizon, nu)`` that ``x (d,)`` applies: decoded, or for a policy
+        those of one episode (:meth:`rollout`, not counted in ``n_episodes``)."""
+        if self.parameterization.closed_loop:
+            return self.rollout(x).ctrl[0]
+        return self.decode(x)
+
     def rollout(self, x: np.ndarray) -> Trajectory:
         """One episode of ``x``, shape ``(d,)``, as a trajectory with ``n = 1`` (not counted in
         ``n_episodes``). With a native task it runs natively (identical to every backend)."""
@@ -99,18 +106,6 @@ class Objective:
         if self._native is not None:
             self._native.close()
 
-    def __enter__(self) -> Objective:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _is_model_path(env: Any) -> bool:
-    return isinstance(env, os.PathLike) or (
-        isinstance(env, str) and (env.endswith((".xml", ".mjb")) or os.path.isfile(env))
-    )
-
 
 def _gym_known(env_id: str) -> bool:
     try:
@@ -118,11 +113,6 @@ def _gym_known(env_id: str) -> bool:
     except gym.error.Error:
         return False
     return True
-
-
-def _register_envs() -> None:
-    """Import the packages that register tasks and Gymnasium envs."""
-    from .. import envs  # noqa: F401
 
 
 def make_objective(
@@ -168,23 +158,10 @@ def make_objective(
         task, gym_runner = _resolve(env, backend, horizon, loss_fn, frame_skip, task_kwargs)
     except TypeError as err:  # an option the task factory or gym.make does not take
         raise ValueError(f"bad option for env {env!r}: {err}") from err
-    if backend == "gymnasium":
-        runner = gym_runner
-        horizon = runner.horizon
-        low, high, obs_dim = runner.ctrl_low, runner.ctrl_high, runner.obs_dim
-    else:
-        horizon = task.horizon
-        low, high = ctrl_bounds(task.model)
-        q0, v0 = task.initial_state()
-        obs_dim = np.shape(task.observation(np.asarray(q0)[None], np.asarray(v0)[None]))[1]
-        if backend == "native":
-            from .backends.native import NativeBackend
-
-            runner = NativeBackend(task, nthread=nthread, **(backend_options or {}))
-        else:
-            from .backends.ray_backend import RayBackend
-
-            runner = RayBackend(task, nthread=nthread, **(backend_options or {}))
+    horizon, low, high, obs_dim = _spaces(task, gym_runner)
+    runner = gym_runner
+    if runner is None:
+        runner = _native_runner(task, backend, nthread, backend_options or {})
     try:
         param = make_parameterization(
             parameterization, horizon=horizon, ctrl_low=low, ctrl_high=high, n_knots=n_knots,
@@ -196,41 +173,77 @@ def make_objective(
     return Objective(runner, param, task, horizon, seed)
 
 
+def _native_runner(task: Task, backend: str, nthread: int | None, options: dict[str, Any]):
+    """The ``"native"`` or ``"ray"`` backend running ``task``."""
+    if backend == "native":
+        from .backends.native import NativeBackend
+
+        return NativeBackend(task, nthread=nthread, **options)
+    from .backends.ray_backend import RayBackend
+
+    return RayBackend(task, nthread=nthread, **options)
+
+
+def _spaces(task: Task | None, gym_runner) -> tuple[int, np.ndarray, np.ndarray, int]:
+    """``(horizon, ctrl_low (nu,), ctrl_high (nu,), obs_dim)`` of the episodes: the Gymnasium
+    backend's, if there is one, else the native task's."""
+    if gym_runner is not None:
+        r = gym_runner
+        return r.horizon, r.ctrl_low, r.ctrl_high, r.obs_dim
+    low, high = ctrl_bounds(task.model)
+    q0, v0 = task.initial_state()
+    obs_dim = np.shape(task.observation(np.asarray(q0)[None], np.asarray(v0)[None]))[1]
+    return task.horizon, low, high, obs_dim
+
+
 def _resolve(env, backend, horizon, loss_fn, frame_skip, task_kwargs):
     """``(task or None, GymBackend or None)`` for ``env``; see :func:`make_objective`."""
-    if isinstance(env, mujoco.MjModel) or _is_model_path(env):
-        if backend == "gymnasium":
-            raise ValueError("an MjModel or MJCF path runs on backend='native' or 'ray'")
-        if loss_fn is None:
-            raise ValueError("an MjModel or MJCF path needs loss_fn(traj) -> (n,) losses")
-        task = ModelTask(env, loss_fn, horizon or DEFAULT_HORIZON, frame_skip or 1, **task_kwargs)
-        return task, None
+    if isinstance(env, mujoco.MjModel) or is_model_path(env):
+        return _model_task(env, backend, horizon, loss_fn, frame_skip, task_kwargs), None
     if loss_fn is not None:
         raise ValueError("loss_fn is only for an MjModel or MJCF path; a task has its own loss")
     if not isinstance(env, str):
-        if not isinstance(env, Task):
-            raise ValueError(f"env must be an env id, MjModel, MJCF path or Task, got {env!r}")
-        if task_kwargs or frame_skip is not None:
-            raise ValueError("task_kwargs and frame_skip cannot change a Task that is passed in")
-        if horizon is not None and horizon != env.horizon:
-            raise ValueError(f"horizon={horizon} differs from the task's horizon {env.horizon}")
-        if backend == "gymnasium":
-            raise ValueError("a Task object runs on backend='native' or 'ray'; pass its env id")
-        return env, None
-    _register_envs()
+        return _given_task(env, backend, horizon, frame_skip, task_kwargs), None
     kw = dict(task_kwargs)
     if frame_skip is not None:
         kw["frame_skip"] = frame_skip
     if horizon is not None:
         kw["horizon"] = horizon
-    if backend != "gymnasium":
-        if env not in TASKS:
-            if not _gym_known(env):
-                raise ValueError(f"unknown env id {env!r}; native tasks: {sorted(TASKS)}")
-            raise ValueError(
-                f"{env!r} has no native task; use backend='gymnasium' to run it through gym.make"
-            )
-        return make_task(env, **kw), None
+    if backend == "gymnasium":
+        return _gym_env(env, kw)
+    if env not in TASKS:
+        if not _gym_known(env):
+            raise ValueError(f"unknown env id {env!r}; native tasks: {sorted(TASKS)}")
+        raise ValueError(
+            f"{env!r} has no native task; use backend='gymnasium' to run it through gym.make"
+        )
+    return make_task(env, **kw), None
+
+
+def _model_task(env, backend, horizon, loss_fn, frame_skip, task_kwargs) -> ModelTask:
+    """The task of an ``MjModel`` or MJCF path scored by ``loss_fn``."""
+    if backend == "gymnasium":
+        raise ValueError("an MjModel or MJCF path runs on backend='native' or 'ray'")
+    if loss_fn is None:
+        raise ValueError("an MjModel or MJCF path needs loss_fn(traj) -> (n,) losses")
+    return ModelTask(env, loss_fn, horizon or DEFAULT_HORIZON, frame_skip or 1, **task_kwargs)
+
+
+def _given_task(env, backend, horizon, frame_skip, task_kwargs) -> Task:
+    """A ``Task`` passed in, used as is (``ValueError`` for options that would change it)."""
+    if not isinstance(env, Task):
+        raise ValueError(f"env must be an env id, MjModel, MJCF path or Task, got {env!r}")
+    if task_kwargs or frame_skip is not None:
+        raise ValueError("task_kwargs and frame_skip cannot change a Task that is passed in")
+    if horizon is not None and horizon != env.horizon:
+        raise ValueError(f"horizon={horizon} differs from the task's horizon {env.horizon}")
+    if backend == "gymnasium":
+        raise ValueError("a Task object runs on backend='native' or 'ray'; pass its env id")
+    return env
+
+
+def _gym_env(env: str, kw: dict[str, Any]):
+    """``(native task or None, GymBackend)`` of a Gymnasium id; ``kw``: the task options."""
     if not _gym_known(env):
         raise ValueError(f"unknown env id {env!r}: not registered with Gymnasium")
     task = None
