@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -65,16 +65,11 @@ def parse_args(cls: type[T], argv: list[str] | None = None, description: str = "
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def study_parser(doc: str, budget: int, budget_help: str) -> argparse.ArgumentParser:
-    """The arguments the study helpers share (``--method --seeds --budget --options --tag``);
-    the caller adds its task argument. ``--options`` is JSON (argparse reports bad JSON)."""
-    p = argparse.ArgumentParser(description=doc.splitlines()[0])
-    p.add_argument("--method", default="zerograds", help="a registered optimizer name")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="(default: 0)")
-    p.add_argument("--budget", type=int, default=budget, help=budget_help)
-    p.add_argument("--options", type=json.loads, default={}, help="JSON options of the method")
-    p.add_argument("--tag", default="", help="a label copied into the output lines")
-    return p
+def command_line(script: str, argv: list[str] | None) -> str:
+    """The command that runs ``experiments/<script>`` with ``argv`` (``None``: this process's
+    arguments), as the result files name it."""
+    args = sys.argv[1:] if argv is None else argv
+    return shlex.join(["python", f"experiments/{script}", *args])
 
 
 def cli(main: Callable[[], Any]) -> None:

@@ -112,8 +112,10 @@ def episode_lengths(objective, X: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     a = parse_args(Args, argv, __doc__.split("\n\n")[0])
-    print(f"batch {a.batch}, horizon {a.horizon} control steps, {a.nthread} threads, "
-          f"median of {a.rounds} interleaved rounds; episodes per second")  # fmt: skip
+    print(
+        f"batch {a.batch}, horizon {a.horizon} control steps, {a.nthread} threads, "
+        f"median of {a.rounds} interleaved rounds; episodes per second"
+    )
     header = f"{'env':<16}{'method':<20}{'eps/s':>10}{'vs raw':>9}{'vs gym':>9}{'vs open':>9}"
     print(header)
     print("-" * len(header))
@@ -124,8 +126,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"{env:<16}{name:<20}{v:>10.0f}{v / eps['raw rollout']:>9.2f}"
                 f"{v / eps['gymnasium']:>9.2f}{v / eps['native open loop']:>9.2f}"
             )
-        print(f"{'':<16}mean episode length: open loop {len_x:.1f}, policy {len_w:.1f} of "
-              f"{a.horizon} (raw rollout and 'no early stop' simulate all)")  # fmt: skip
+        print(
+            f"{'':<16}mean episode length: open loop {len_x:.1f}, policy {len_w:.1f} of "
+            f"{a.horizon} (raw rollout and 'no early stop' simulate all)"
+        )
 
 
 if __name__ == "__main__":

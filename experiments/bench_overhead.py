@@ -63,8 +63,8 @@ def main() -> None:
         return
     rows = []
     for d in args.dims:
-        cmd = [sys.executable, __file__, "--child", str(d), "--iters", str(args.iters),
-               "--options", json.dumps(args.options)]  # fmt: skip
+        cmd = [sys.executable, __file__, "--child", str(d), "--iters", str(args.iters)]
+        cmd += ["--options", json.dumps(args.options)]
         runs = []
         for _ in range(args.repeats):
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -73,14 +73,18 @@ def main() -> None:
         for key in ("median_ms", "p90_ms", "peak_rss_mb"):
             row[key] = sorted(r[key] for r in runs)[len(runs) // 2]
         rows.append(row)
-    print(f"ZeroGrads overhead, options {args.options or 'default'}, batch {rows[0]['batch']}, "
-          f"device {rows[0]['device']}, torch threads in ask/tell {rows[0]['torch_threads']}, "
-          f"median of {args.repeats} run(s) per d")  # fmt: skip
+    print(
+        f"ZeroGrads overhead, options {args.options or 'default'}, batch {rows[0]['batch']}, "
+        f"device {rows[0]['device']}, torch threads in ask/tell {rows[0]['torch_threads']}, "
+        f"median of {args.repeats} run(s) per d"
+    )
     print("| d | surrogate | median ms / iter | p90 ms / iter | peak RSS MB |")
     print("| ---: | --- | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['dim']} | {r['surrogate']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} "
-              f"| {r['peak_rss_mb']:.0f} |")  # fmt: skip
+        print(
+            f"| {r['dim']} | {r['surrogate']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} "
+            f"| {r['peak_rss_mb']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from _common import RESULTS, arg, cli, parse_args
+from _common import RESULTS, arg, cli, command_line, parse_args
 
-from zg_control.bench.runner import DEFAULT_METHODS, load_runs, run_comparison
+from zg_control.bench.record import load_runs
+from zg_control.bench.runner import run_comparison
+from zg_control.bench.suite import DEFAULT_METHODS
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 @dataclasses.dataclass
@@ -59,27 +61,13 @@ def medians(runs: list[dict], dims: list[int], methods: list[str], key: str) -> 
     return out
 
 
-def main(argv: list[str] | None = None) -> Path:
-    args = parse_args(Args, argv, __doc__.split("\n\n")[0])
-    dims = [10, 100] if args.quick else list(args.dims)
-    budget = 48 if args.quick else args.budget
-    out = Path(args.out_dir or RESULTS / ("scaling_quick" if args.quick else "scaling"))
-    # 1. one run per (dimension, method, seed), each in a fresh process
-    tasks = [f"{args.function}-{d}" for d in dims]
-    run_comparison(
-        tasks, list(args.methods), list(args.seeds), budget=budget, out_dir=out,
-        workers=args.workers, fresh_workers=True,
-    )  # fmt: skip
-    runs = [
-        r for r in load_runs(out / "runs.jsonl")
-        if r["status"] == "ok" and r["task"] in tasks and r["budget"] == budget
-    ]  # fmt: skip
-    for r in runs:
-        r["added_mb"] = r["peak_rss_mb"] - r["rss_before_mb"]
-    methods = [m for m in args.methods if any(r["method"] == m for r in runs)]
-    # 2. table: one block per metric, rows = methods, columns = dimensions
+def write_tables(
+    runs: list[dict], dims: list[int], methods: list[str], head: str, out: Path
+) -> str:
+    """``scaling.md`` (one table per metric: rows methods, columns dimensions, medians over
+    seeds) and ``scaling.png`` (one panel per metric) under ``out``; returns the markdown."""
     lines = [
-        f"# Scaling: {args.function}, {budget} episodes per run, seeds {list(args.seeds)}",
+        head,
         "",
         "Medians over seeds. Optimizer time: median per iteration, loss evaluations excluded.",
         "Peak RSS: the worker's peak resident memory during the run (imports of torch and MuJoCo",
@@ -89,8 +77,8 @@ def main(argv: list[str] | None = None) -> Path:
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), dpi=100)
     for ax, (title, key, scale, fmt) in zip(axes.ravel(), METRICS, strict=True):
         table = medians(runs, dims, methods, key) * scale
-        lines += [f"## {title}", "", "| method | " + " | ".join(f"d = {d}" for d in dims) + " |",
-                  "|---" * (len(dims) + 1) + "|"]  # fmt: skip
+        columns = " | ".join(f"d = {d}" for d in dims)
+        lines += [f"## {title}", "", f"| method | {columns} |", "|---" * (len(dims) + 1) + "|"]
         for m, row in zip(methods, table, strict=True):
             cells = [fmt.format(v) if np.isfinite(v) else "—" for v in row]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
@@ -103,8 +91,43 @@ def main(argv: list[str] | None = None) -> Path:
     fig.tight_layout()
     fig.savefig(out / "scaling.png")
     plt.close(fig)
-    (out / "scaling.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    text = "\n".join(lines)
+    (out / "scaling.md").write_text(text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(Args, argv, __doc__.split("\n\n")[0])
+    command = command_line("scaling.py", argv)
+    dims = [10, 100] if args.quick else list(args.dims)
+    budget = 48 if args.quick else args.budget
+    out = Path(args.out_dir or RESULTS / ("scaling_quick" if args.quick else "scaling"))
+    # 1. one run per (dimension, method, seed), each in a fresh process
+    tasks = [f"{args.function}-{d}" for d in dims]
+    run_comparison(
+        tasks,
+        list(args.methods),
+        list(args.seeds),
+        budget=budget,
+        out_dir=out,
+        workers=args.workers,
+        fresh_workers=True,
+        command=command,
+    )
+    runs = [
+        r
+        for r in load_runs(out / "runs.jsonl")
+        if r["status"] == "ok" and r["task"] in tasks and r["budget"] == budget
+    ]
+    for r in runs:
+        r["added_mb"] = r["peak_rss_mb"] - r["rss_before_mb"]
+    methods = [m for m in args.methods if any(r["method"] == m for r in runs)]
+    # 2. one table per metric: rows = methods, columns = dimensions
+    head = (
+        f"# Scaling: {args.function}, {budget} episodes per run, seeds {list(args.seeds)}\n\n"
+        f"Made by `{command}` (the runs: `runs.jsonl` here, summarised in `summary.md`)."
+    )
+    print(write_tables(runs, dims, methods, head, out))
     return out
 
 

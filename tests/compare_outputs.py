@@ -7,14 +7,15 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 
-from zg_control.bench.runner import load_runs
+from zg_control.bench.record import label_of, load_runs
 
 
 def check_outputs(out: Path, tasks: list[str], methods: list[str], seeds: list[int]) -> list:
-    """Every expected output exists and is consistent; returns the run records."""
+    """Every expected output exists and is consistent (``methods``: the labels); returns the
+    run records."""
     runs = load_runs(out / "runs.jsonl")
     assert len(runs) == len(tasks) * len(methods) * len(seeds)
-    assert {(r["task"], r["method"], r["seed"]) for r in runs} == {
+    assert {(r["task"], label_of(r), r["seed"]) for r in runs} == {
         (t, m, s) for t in tasks for m in methods for s in seeds
     }
     with (out / "runs.csv").open() as fh:

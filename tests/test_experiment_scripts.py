@@ -1,5 +1,6 @@
-"""The scripts in experiments/ (compare, scaling, the study helpers), end to end, tiny: their
-outputs, their --help texts and their one-line errors on bad input."""
+"""The scripts in experiments/ (compare, scaling, the benchmarks' --help), end to end, tiny:
+their outputs, the commands their result files name, their --help texts and their one-line
+errors on bad input."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import matplotlib.image as mpimg
 import pytest
 from compare_outputs import check_outputs
 
-from zg_control.bench.runner import SUITE, load_runs, resolve_options
+from zg_control.bench.record import label_of, load_runs
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -30,13 +31,27 @@ def load_script(name: str):
     return module
 
 
-def test_compare_script_quick(tmp_path):
+def test_compare_script_quick(tmp_path, capsys):
+    """A comparison with a labelled variant; its summary names the command; a dry run plans
+    from the recorded runs and writes nothing."""
     compare = load_script("compare")
-    argv = ["--quick", "--tasks", "toy", "keyframe-spline", "--methods", "zerograds", "random",
-            "--seeds", "0", "--workers", "1", "--out_dir", str(tmp_path)]  # fmt: skip
+    methods = ["zerograds", "random", 'far=random:{"sigma": 1.5}']
+    argv = ["--quick", "--tasks", "toy", "keyframe-spline", "--methods", *methods]
+    argv += ["--seeds", "0", "--workers", "1", "--out_dir", str(tmp_path)]
     out = compare.main(argv)
-    runs = check_outputs(out, ["toy", "keyframe-spline"], ["zerograds", "random"], [0])
+    runs = check_outputs(out, ["toy", "keyframe-spline"], ["zerograds", "random", "far"], [0])
     assert all(r["status"] == "ok" for r in runs)
+    assert {r["options"]["sigma"] for r in runs if label_of(r) == "far"} == {1.5}
+    summary = (out / "summary.md").read_text()
+    assert "| zerograds | random | far |" in summary
+    assert "Made by `python experiments/compare.py --quick --tasks toy keyframe-spline" in summary
+    assert "'far=random:{\"sigma\": 1.5}'" in summary  # quoted as one would type it
+    capsys.readouterr()
+    before = (out / "runs.jsonl").read_text()
+    compare.main([*argv[:-6], "--seeds", "0", "1", "--dry_run", "--out_dir", str(out)])
+    printed = capsys.readouterr().out
+    assert "6 of 12 runs to do" in printed and "  toy far seed 1" in printed
+    assert "seed 0" not in printed and (out / "runs.jsonl").read_text() == before
 
 
 def test_scaling_script_quick(tmp_path):
@@ -46,33 +61,20 @@ def test_scaling_script_quick(tmp_path):
     argv.append(str(tmp_path))
     out = scaling.main(argv)
     runs = load_runs(out / "runs.jsonl")
-    assert sorted((r["dim"], r["method"]) for r in runs) == [
-        (10, "cmaes"), (10, "zerograds"), (100, "cmaes"), (100, "zerograds")
-    ]  # fmt: skip
+    expected = [(d, m) for d in (10, 100) for m in ("cmaes", "zerograds")]
+    assert sorted((r["dim"], r["method"]) for r in runs) == expected
     for r in runs:
         assert r["status"] == "ok" and r["peak_rss_mb"] > 10 and r["overhead_per_iter"] > 0
     table = (out / "scaling.md").read_text()
     assert "d = 100" in table and "zerograds" in table and "peak RSS MB" in table
+    assert "Made by `python experiments/scaling.py --quick --methods zerograds cmaes" in table
     assert mpimg.imread(out / "scaling.png").ndim == 3
-
-
-def test_study_trace_prints_the_run_compare_would_record(capsys):
-    """The trace uses compare's options (toy: sigma scaled x3), so its final loss is run_one's."""
-    from zg_control.bench.runner import run_one
-
-    load_script("study_trace").main(["toy", "zerograds", "--budget", "120", "--rows", "4"])
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["n_evals", "best_loss", "batch_mean", "batch_min", "sigma", "lr"]
-    assert 4 <= len(lines) - 2 <= 8 and float(lines[1].split()[4]) == pytest.approx(0.3)
-    rec = run_one("toy", "zerograds", 0, 120, resolve_options("zerograds", SUITE["toy"], 120),
-                  quick=False)  # fmt: skip
-    assert lines[-1].startswith(f"final loss {rec['final_loss']:.4f} after {rec['n_evals']} ")
 
 
 def test_compare_script_large_seeds(tmp_path):
     """--large_seeds: the d >= 1000 tasks get their own seeds (the README's one command)."""
-    argv = ["--quick", "--tasks", "toy", "staircase-1000", "--methods", "random", "--seeds", "0",
-            "--large_seeds", "0", "1", "--workers", "1", "--out_dir", str(tmp_path)]  # fmt: skip
+    argv = "--quick --tasks toy staircase-1000 --methods random --seeds 0 --large_seeds 0 1".split()
+    argv += ["--workers", "1", "--out_dir", str(tmp_path)]
     out = load_script("compare").main(argv)
     runs = sorted((r["task"], r["seed"]) for r in load_runs(out / "runs.jsonl"))
     assert runs == [("staircase-1000", 0), ("staircase-1000", 1), ("toy", 0)]
@@ -85,6 +87,10 @@ def test_compare_script_large_seeds(tmp_path):
     [
         (["--tasks", "nope"], "unknown task 'nope'"),
         (["--methods", "nope"], "unknown methods ['nope']"),
+        (["--methods", "a=nope"], "unknown methods ['nope']"),
+        (["--methods", "=random"], "expected '<label>=<method>:<json>'"),
+        (["--methods", "a=random:[1]"], "the options must be a JSON object"),
+        (["--methods", "random", "random=sa"], "method labels must differ"),
         (["--options", "{bad"], "--options is not valid JSON"),
         (["--options", "[1]"], "--options must map methods to options"),
         (["--options", '{"random": {"nope": 1}}'], "unknown option(s) nope for method 'random'"),
@@ -122,53 +128,3 @@ def test_experiment_scripts_document_every_argument(capsys):
             assert field.metadata.get("help"), f"{name}: --{field.name} has no help text"
             assert " ".join(field.metadata["help"].split()) in text
         assert default in text
-
-
-@pytest.mark.parametrize(
-    "script, bad, message",
-    [
-        ("study_grid", ["--tasks", "toy", "--variants", "zerograds"], "expected '<label>=<method>"),
-        ("study_grid", ["--tasks", "toy", "--variants", "a=zerograds:[1]"], "a JSON object"),
-        ("study_grid", ["--tasks", "nope", "--variants", "a=zerograds"], "unknown task 'nope'"),
-        ("study_grid", ["--tasks", "toy", "--variants", "a=nope"], "unknown method"),
-        ("study_run", ["--task", "walker5"], "unknown study task 'walker5'"),
-        ("study_suite", ["--tasks", "nope"], "unknown task 'nope'"),
-        ("study_trace", ["nope", "zerograds"], "unknown task 'nope'"),
-        ("study_trace", ["toy", "zerograds", "--options", "{bad"], "Expecting property name"),
-        ("study_cosine", ["--dim", "0"], "--dim must be >= 1"),
-    ],
-)
-def test_study_helpers_reject_bad_input_with_one_line(tmp_path, capsys, script, bad, message):
-    """The developer helpers end bad input like the experiment scripts: one ``error:`` line,
-    exit status 2, no traceback, and study_grid writes nothing."""
-    module, common = load_script(script), load_script("_common")
-    if script == "study_grid":
-        bad = [*bad, "--out", str(tmp_path / "grid.jsonl")]
-    with pytest.raises(SystemExit) as exit_info:
-        common.cli(lambda: module.main(bad))
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err and "Traceback" not in err
-    assert not (tmp_path / "grid.jsonl").exists()
-
-
-@pytest.mark.parametrize("script", ["study_grid", "study_run", "study_suite", "study_trace",
-                                    "study_cosine"])  # fmt: skip
-def test_study_helpers_document_every_argument(monkeypatch, script):
-    """Every argument of the developer helpers has a --help text (the parser is caught as
-    main() asks it to parse)."""
-    import argparse
-
-    parsers = []
-
-    def catch(self, args=None, namespace=None):
-        parsers.append(self)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", catch)
-    with pytest.raises(SystemExit):
-        load_script(script).main([])
-    (parser,) = parsers
-    actions = [a for a in parser._actions if a.dest != "help"]
-    assert actions and parser.description
-    assert all(a.help for a in actions), [a.dest for a in actions if not a.help]

@@ -33,7 +33,7 @@ def test_python_example_runs():
     code = re.findall(r"```python\n(.*?)```", README, flags=re.S)[0]
     code = code.replace("budget=3000", "budget=40").replace("range(50)", "range(2)")
     scope: dict = {}
-    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102
+    exec(compile(code, "README.md", "exec"), scope)
     assert np.isfinite(scope["res"].loss) and scope["res"].n_evals <= 40
     assert scope["controls"].shape[0] == 100
     assert scope["best_guess"].shape == scope["obj"].x0.shape

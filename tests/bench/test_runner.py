@@ -1,5 +1,5 @@
-"""The comparison runner (zg_control.compare) and the task suite, end to end, tiny. The
-experiment scripts that drive it: test_experiment_scripts.py."""
+"""The comparison runner (zg_control.bench.runner) and the task suite, end to end, tiny. Labelled
+variants and resume: test_variants.py; the experiment scripts: test_experiment_scripts.py."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ import numpy as np
 import pytest
 from compare_outputs import check_outputs
 
-from zg_control.bench.runner import (
-    DEFAULT_TASKS,
-    SUITE,
-    episodes_to,
-    get_task,
-    load_runs,
-    resolve_options,
-    run_comparison,
-)
+from zg_control.bench.record import config_dict, load_runs
+from zg_control.bench.report import episodes_to
+from zg_control.bench.runner import resolve_options, run_comparison
+from zg_control.bench.suite import DEFAULT_TASKS, SUITE, get_task
 
 
 @pytest.mark.slow
@@ -32,7 +27,8 @@ def test_run_comparison_in_a_process_pool(tmp_path):
         losses = [c[1] for c in r["curve"]]
         assert losses == sorted(losses, reverse=True)  # best-so-far never increases
         assert r["wall_time"] > 0 and 0 <= r["fn_time"] <= r["wall_time"]
-        assert len(r["code"]) == 10 and r["config"]["sigma"] == r["options"]["sigma"]
+        assert len(r["code"]) == 10 and "label" not in r
+        assert r["config"] == config_dict(r["method"], r["options"], r["budget"])
     assert {r["dim"] for r in runs if r["task"] == "staircase-1000"} == {50}  # quick shrinks d
     # the summary's final-loss cell is the median over seeds
     key = ("keyframe-spline", "cmaes")
@@ -51,16 +47,15 @@ def test_failed_runs_are_recorded_and_resume_skips_done_runs(tmp_path, monkeypat
         return real(fn, x0, method, *args, **kwargs)
 
     monkeypatch.setattr(zg_control, "minimize", crash_sa)
-    out = run_comparison(["toy"], ["sa", "random"], [0], out_dir=tmp_path, quick=True,
-                         workers=1, verbose=False)  # fmt: skip
+    kw = dict(out_dir=tmp_path, quick=True, workers=1, verbose=False)
+    out = run_comparison(["toy"], ["sa", "random"], [0], **kw)
     runs = {r["method"]: r for r in load_runs(out / "runs.jsonl")}
     assert runs["random"]["status"] == "ok"
     assert runs["sa"]["status"] == "failed" and "simulated crash" in runs["sa"]["error"]
     assert "Failed runs" in (out / "summary.md").read_text()
     n_lines = len((out / "runs.jsonl").read_text().splitlines())
     monkeypatch.setattr(zg_control, "minimize", real)
-    run_comparison(["toy"], ["sa", "random"], [0], out_dir=tmp_path, quick=True, workers=1,
-                   verbose=False)  # fmt: skip
+    run_comparison(["toy"], ["sa", "random"], [0], **kw)
     lines = (out / "runs.jsonl").read_text().splitlines()
     assert len(lines) == n_lines + 1  # only the failed run was repeated, now without the crash
     assert json.loads(lines[-1])["method"] == "sa"
@@ -68,7 +63,7 @@ def test_failed_runs_are_recorded_and_resume_skips_done_runs(tmp_path, monkeypat
 
 
 def test_resume_reruns_runs_whose_options_changed(tmp_path):
-    """Resume skips a run only when it was recorded with the same options; a run with other
+    """Resume skips a run only when it was recorded with the same config; a run with other
     options replaces it, and a cell whose seeds ran with different options is flagged."""
     kw = dict(out_dir=tmp_path, quick=True, workers=1, verbose=False)
     out = run_comparison(["toy"], ["random"], [0, 1], **kw)
@@ -91,14 +86,16 @@ def test_resume_reruns_runs_whose_options_changed(tmp_path):
 
 def test_bad_options_are_rejected_before_any_run(tmp_path):
     """A bad option is a ValueError up front, not one failed run per seed in the results."""
+    kw = dict(quick=True, out_dir=tmp_path / "out", workers=1)
     for bad, message in [
         ({"sa": {"no_such_option": 1}}, "unknown option(s) no_such_option for method 'sa'"),
         ({"sa": {"step": -1.0}}, "step"),
         ({"cmaes": {"sigma": 0.1}}, "options given for cmaes, which this comparison does not"),
     ]:
         with pytest.raises(ValueError) as info:
-            run_comparison(["toy", "staircase-1000"], ["sa", "random"], [0, 1], quick=True,
-                           out_dir=tmp_path / "out", workers=1, method_options=bad)  # fmt: skip
+            run_comparison(
+                ["toy", "staircase-1000"], ["sa", "random"], [0, 1], method_options=bad, **kw
+            )
         assert message in str(info.value)
     assert not (tmp_path / "out").exists()
 
@@ -130,9 +127,13 @@ def test_get_task_resolve_options_and_thresholds():
     assert spec.dim == 123 and spec.build().dim == 123
     with pytest.raises(ValueError, match="unknown task"):
         get_task("nope-3")
-    toy = SUITE["toy"]
-    assert resolve_options("sa", toy, 400)["step"] == pytest.approx(0.1 * toy.scale)
-    assert resolve_options("spsa", SUITE["cheetah-seq"], 3000)["expected_iters"] == 1500
-    assert resolve_options("prdpt", SUITE["cheetah-seq"], 3000, {"lr": 0.5})["lr"] == 0.5
+    toy, cheetah = SUITE["toy"], SUITE["cheetah-seq"]
+    # the config defaults, except that a task's scale multiplies the sigma-like ones
+    assert resolve_options("prdpt", cheetah, 3000) == {}
+    assert resolve_options("sa", toy, 400) == {"step": pytest.approx(0.1 * toy.scale)}
+    assert resolve_options("prdpt", cheetah, 3000, {"lr": 0.5}) == {"lr": 0.5}
+    assert (
+        config_dict("spsa", resolve_options("spsa", cheetah, 3000), 3000)["expected_iters"] == 1500
+    )
     curve = [[16, 3.0], [32, 1.0], [48, 0.5]]
     assert episodes_to(curve, 1.0) == 32 and episodes_to(curve, 0.1) == float("inf")

@@ -1,4 +1,4 @@
-"""The significance section of a comparison's summary (zg_control.compare_stats)."""
+"""The significance section of a comparison's summary (zg_control.bench.stats)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from zg_control.bench.stats import significance_section, smallest_p, versus_best
 
 
 def test_versus_best_picks_the_lowest_median_and_tests_the_others():
-    finals = {"a": [1.0, 2.0, 3.0, 4.0, 5.0], "b": [6.0, 7.0, 8.0, 9.0, 10.0],
-              "c": [0.5, 2.5, 3.5, 4.5, 5.5]}  # fmt: skip
+    finals = {
+        "a": [1.0, 2.0, 3.0, 4.0, 5.0],
+        "b": [6.0, 7.0, 8.0, 9.0, 10.0],
+        "c": [0.5, 2.5, 3.5, 4.5, 5.5],
+    }
     best, p = versus_best(finals)
     assert best == "a" and set(p) == {"b", "c"}
     assert p["b"] == pytest.approx(2 / 252)  # fully separated, 5 vs 5: the exact minimum

@@ -1,12 +1,22 @@
-"""One run of a comparison and the record it leaves: final loss, best-loss curve, wall and
-optimizer time, peak memory and a hash of the method's code (:func:`run_one`; the fields are
-listed in :func:`zg_control.compare.run_comparison`)."""
+"""One run of a comparison and the record it leaves (:func:`run_one`), and reading the records
+back (:func:`load_runs`; is a recorded run the run planned now? :func:`same_config`).
+
+A record is one JSON line of ``runs.jsonl``: ``task``, ``kind``, ``dim``, ``method``, ``label``
+(a labelled variant's only), ``seed``, ``budget``, ``quick``, ``options`` (what the run was given
+on top of the method's config defaults), ``config`` (the config's fields it ran with), ``code``
+(a hash of the method's source), ``status`` (``"ok"`` or ``"failed"``, then with ``error``),
+``final_loss``, ``loss_x0``, ``n_evals``, ``n_iters``, ``wall_time``, ``fn_time``,
+``overhead_per_iter`` (median optimizer seconds per iteration, ``fn`` excluded), ``peak_rss_mb``
+(peak resident MB during the run), ``rss_before_mb`` (resident MB before it) and ``curve`` =
+``[[episodes, best loss], ...]``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import inspect
+import json
 import re
 import resource
 import time
@@ -19,6 +29,62 @@ import numpy as np
 from .suite import get_task
 
 CURVE_POINTS = 256  # best-loss curve points kept per run
+
+
+def label_of(rec: dict[str, Any]) -> str:
+    """What the report calls a record's method: its variant's label, else the method's name."""
+    return rec.get("label", rec["method"])
+
+
+def run_key(rec: dict[str, Any]) -> tuple:
+    """``(task, label, seed, budget, quick)``: one run of a comparison."""
+    return (rec["task"], label_of(rec), int(rec["seed"]), int(rec["budget"]), bool(rec["quick"]))
+
+
+def load_runs(path: Path) -> list[dict[str, Any]]:
+    """Records of ``runs.jsonl``, the latest per :func:`run_key`."""
+    latest: dict[tuple, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                latest[run_key(rec)] = rec
+    return list(latest.values())
+
+
+def options_id(options: dict[str, Any] | None) -> str:
+    """Options as canonical JSON (keys sorted, values as ``runs.jsonl`` stores them)."""
+    return json.dumps(json.loads(json.dumps(options or {}, default=str)), sort_keys=True)
+
+
+def config_dict(method: str, options: dict[str, Any] | None, budget: int) -> dict[str, Any]:
+    """The effective config of a run of ``method`` with ``options`` and ``budget`` under the
+    current code (``zg_control.optimizers.resolve_config``), as JSON values; ``ValueError`` for
+    options the method does not take."""
+    from ..optimizers import resolve_config
+
+    cfg = resolve_config(method, options or {}, budget)
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+
+
+def same_config(rec: dict[str, Any], method: str, config: dict[str, Any]) -> bool:
+    """Whether the recorded run ``rec`` ran ``method`` with ``config`` (a :func:`config_dict`).
+
+    Its recorded options must make that config under the current code (an option the method no
+    longer takes does not: a field that left the config counts only where the run left it at
+    its default), and its recorded ``config`` (older records have none) must agree on every
+    field that ``config`` fixes (``None``, decided during the run, e.g. ZeroGrads' ``lr`` from
+    the problem's dimension, is not compared).
+    """
+    if rec["method"] != method:
+        return False
+    try:
+        if config_dict(method, rec.get("options"), rec["budget"]) != config:
+            return False
+    except ValueError:
+        return False
+    recorded = rec.get("config")
+    return recorded is None or all(recorded.get(k) == v for k, v in config.items() if v is not None)
 
 
 def _downsample(curve: list[tuple[float, float]], n: int = CURVE_POINTS) -> list[list[float]]:
@@ -66,14 +132,73 @@ def _reset_peak_memory() -> float:
     return _memory_mb()[0]
 
 
-def run_one(
-    task: str, method: str, seed: int, budget: int, options: dict[str, Any], quick: bool
+def new_record(
+    task: str,
+    method: str,
+    seed: int,
+    budget: int,
+    options: dict[str, Any],
+    quick: bool,
+    label: str | None = None,
 ) -> dict[str, Any]:
-    """One run; never raises. Returns the JSON record (see :func:`run_comparison`)."""
+    """The fields every record has, ``status`` ``"failed"`` until the run finishes."""
+    rec = {"task": task, "method": method, "seed": seed, "budget": budget, "quick": quick}
+    if label is not None and label != method:
+        rec["label"] = label
+    return {**rec, "options": options, "status": "failed"}
+
+
+def _measure(rec: dict[str, Any], problem: Any, method: str, seed: int) -> None:
+    """Run ``method`` on the built ``problem`` and add the outcome to ``rec``."""
     from .. import minimize
 
-    rec: dict[str, Any] = {"task": task, "method": method, "seed": seed, "budget": budget,
-                           "quick": quick, "options": options, "status": "failed"}  # fmt: skip
+    fn_times: list[float] = []  # one per call: the iterations, then the final evaluation
+
+    def timed(X: np.ndarray) -> np.ndarray:
+        t = time.perf_counter()
+        y = problem.fn(X)
+        fn_times.append(time.perf_counter() - t)
+        return y
+
+    rss_before = _reset_peak_memory()
+    start = time.perf_counter()
+    res = minimize(
+        timed, problem.x0, method, rec["budget"], seed, bounds=problem.bounds, **rec["options"]
+    )
+    wall = time.perf_counter() - start
+    rec["config"] = dataclasses.asdict(res.optimizer.config)
+    rec["code"] = _source_hash(type(res.optimizer))
+    curve = [(h["n_evals"], h["best_loss"]) for h in res.history]
+    curve.append((float(res.n_evals), min(res.loss, curve[-1][1] if curve else np.inf)))
+    # optimizer time per iteration: the median is robust to first-call costs (lazy imports)
+    n = len(res.history)
+    steps = np.diff([0.0] + [h["time"] for h in res.history]) - np.asarray(fn_times[:n])
+    rec.update(
+        status="ok",
+        final_loss=res.loss,
+        n_evals=res.n_evals,
+        n_iters=n,
+        wall_time=wall,
+        fn_time=float(sum(fn_times)),
+        overhead_per_iter=float(np.median(steps)) if n else 0.0,
+        peak_rss_mb=_memory_mb()[1],
+        rss_before_mb=rss_before,
+        curve=_downsample(curve),
+    )
+
+
+def run_one(
+    task: str,
+    method: str,
+    seed: int,
+    budget: int,
+    options: dict[str, Any],
+    quick: bool,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """One run of ``method`` on the suite task ``task``; never raises. Returns its record (see
+    the module's docstring); ``label`` names a variant (kept when it is not the method's name)."""
+    rec = new_record(task, method, seed, budget, options, quick, label)
     problem = None
     try:
         spec = get_task(task)
@@ -81,30 +206,7 @@ def run_one(
         problem = spec.build(quick, seed)
         rec["dim"] = problem.dim
         rec["loss_x0"] = float(np.asarray(problem.fn(problem.x0[None]))[0])  # not charged
-        fn_times: list[float] = []  # one per call: the iterations, then the final evaluation
-
-        def timed(X: np.ndarray) -> np.ndarray:
-            t = time.perf_counter()
-            y = problem.fn(X)
-            fn_times.append(time.perf_counter() - t)
-            return y
-
-        rss_before = _reset_peak_memory()
-        start = time.perf_counter()
-        res = minimize(timed, problem.x0, method, budget, seed, bounds=problem.bounds, **options)
-        wall = time.perf_counter() - start
-        rec["config"] = dataclasses.asdict(res.optimizer.config)
-        rec["code"] = _source_hash(type(res.optimizer))
-        curve = [(h["n_evals"], h["best_loss"]) for h in res.history]
-        curve.append((float(res.n_evals), min(res.loss, curve[-1][1] if curve else np.inf)))
-        # optimizer time per iteration: the median is robust to first-call costs (lazy imports)
-        n = len(res.history)
-        steps = np.diff([0.0] + [h["time"] for h in res.history]) - np.asarray(fn_times[:n])
-        rec.update(
-            status="ok", final_loss=res.loss, n_evals=res.n_evals, n_iters=n, wall_time=wall,
-            fn_time=float(sum(fn_times)), overhead_per_iter=float(np.median(steps)) if n else 0.0,
-            peak_rss_mb=_memory_mb()[1], rss_before_mb=rss_before, curve=_downsample(curve),
-        )  # fmt: skip
+        _measure(rec, problem, method, seed)
     except Exception as err:  # recorded, not raised: one bad run must not stop the rest
         rec["error"] = f"{type(err).__name__}: {err}"
         rec["traceback"] = traceback.format_exc(limit=8)

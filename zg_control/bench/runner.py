@@ -1,64 +1,158 @@
 """The comparison runner: tasks x methods x seeds at an equal episode budget.
 
-The tasks are :data:`~zg_control.suite.SUITE` (re-exported here with :func:`get_task`).
+:func:`run_comparison` takes three steps: plan the runs (:func:`plan_runs`: each run's options,
+checked before anything runs; a run already recorded in ``runs.jsonl`` with the same effective
+config is skipped, so an interrupted comparison resumes), run them in a process pool (one
+thread per worker: torch, BLAS and MuJoCo; one JSON line per finished run is appended to
+``runs.jsonl``, see :mod:`.record`), then write the report from every record there
+(:func:`~.report.write_report`).
 
-:func:`run_comparison` runs every (task, method, seed) in a process pool (one thread per
-worker: torch, BLAS and MuJoCo), appends one JSON line per finished run to ``runs.jsonl`` (a run
-that raises is recorded with ``status = "failed"`` and its error), skips runs already recorded
-with the same options (resume), then writes ``runs.csv``, ``summary.md`` and one PNG per task
-(:func:`write_report`). One run and its record: :mod:`zg_control.compare_run`.
+A method entry is a registered name (``"cmaes"``) or a labelled variant
+``"<label>=<method>:<json options>"``, e.g. ``'zg-lr03=zerograds:{"lr": 0.03}'`` (the options
+may be left out); a variant's runs are recorded and reported under its label.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from .record import run_one
-from .suite import DEFAULT_TASKS, SUITE, Problem, TaskSpec, get_task
+from .record import config_dict, load_runs, new_record, run_key, run_one, same_config
+from .report import write_report
+from .suite import DEFAULT_METHODS, DEFAULT_TASKS, TaskSpec, get_task
 
-__all__ = [
-    "DEFAULT_METHODS", "DEFAULT_TASKS", "METHOD_DEFAULTS", "SUITE", "Problem", "TaskSpec",
-    "get_task", "load_runs", "resolve_options", "run_comparison", "run_one",
-]  # fmt: skip
+__all__ = [  # the harness's entry points (the task and method names re-exported for the CLI)
+    "DEFAULT_METHODS",
+    "DEFAULT_TASKS",
+    "Run",
+    "Variant",
+    "parse_method",
+    "plan_runs",
+    "resolve_options",
+    "run_comparison",
+]
 
-# sigma-like options are in units of the parameters: open-loop controls live in [-1, 1]. Chosen by
-# a one-seed sweep on cheetah-seq and jump-spline (experiments/results/baseline_sweep.md).
-METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "zerograds": {},  # the method's own defaults (tuned in zerograds.py)
-    "prdpt": {"sigma": 0.1, "lr": 0.05},
-    "cmaes": {"sigma": 0.1},
-    "spsa": {"c": 0.1, "first_step": 0.05},
-    "sa": {"step": 0.1},
-    "ga": {"sigma": 0.1},
-    "random": {"sigma": 0.3},  # pure random search around x0: the floor
-}
-DEFAULT_METHODS = tuple(METHOD_DEFAULTS)
-SCALED_OPTIONS = ("sigma", "step", "c", "first_step", "lr", "sigma_final")
+# Sigma-like options are in units of the parameters; on a task whose parameters have another
+# scale than open-loop controls in [-1, 1], TaskSpec.scale multiplies these config defaults.
+SCALED_OPTIONS = ("sigma", "step", "c", "first_step", "lr")
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A method entry: runs of ``method`` with ``options``, reported as ``label``."""
+
+    label: str
+    method: str
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Run(NamedTuple):
+    """One planned run: the arguments of :func:`~.record.run_one`."""
+
+    task: str
+    method: str
+    seed: int
+    budget: int
+    options: dict[str, Any]
+    quick: bool
+    label: str
+
+
+def parse_method(entry: str) -> Variant:
+    """``"cmaes"`` or ``"<label>=<method>:<json options>"`` -> :class:`Variant`."""
+    if "=" not in entry:
+        return Variant(entry, entry)
+    label, _, rest = entry.partition("=")
+    method, colon, text = rest.partition(":")
+    example = "e.g. 'zg-lr03=zerograds:{\"lr\": 0.03}' (the options may be left out)"
+    if not (label and method):
+        raise ValueError(f"method entry {entry!r}: expected '<label>=<method>:<json>', {example}")
+    try:
+        options = json.loads(text) if colon else {}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"method entry {entry!r}: options are not valid JSON ({err})") from err
+    if not isinstance(options, dict):
+        raise ValueError(f"method entry {entry!r}: the options must be a JSON object, {example}")
+    return Variant(label, method, options)
 
 
 def resolve_options(
     method: str, spec: TaskSpec, budget: int, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Options for ``method`` on ``spec``: ``METHOD_DEFAULTS``, budget-aware settings, sigma-like
-    options times ``spec.scale``, then ``overrides`` (taken as given)."""
-    from ..optimizers import make_config
-
-    opts = dict(METHOD_DEFAULTS.get(method, {}))
-    if method == "spsa":
-        opts.setdefault("expected_iters", max(1, budget // 2))
+    """The options of a run of ``method`` on ``spec``: none beyond the method's config defaults,
+    except that a task with ``scale != 1`` multiplies the sigma-like defaults
+    (:data:`SCALED_OPTIONS`) by it; then ``overrides``, taken as given."""
+    opts: dict[str, Any] = {}
     if spec.scale != 1.0:
-        cfg = make_config(method, **opts)
-        for key in SCALED_OPTIONS:
-            value = getattr(cfg, key, None)
-            if isinstance(value, float):
-                opts[key] = value * spec.scale
+        defaults = config_dict(method, {}, budget)
+        scaled = [k for k in SCALED_OPTIONS if isinstance(defaults.get(k), float)]
+        opts = {k: defaults[k] * spec.scale for k in scaled}
     return {**opts, **(overrides or {})}
+
+
+def _variants(
+    methods: Sequence[str], method_options: dict[str, dict[str, Any]] | None
+) -> list[Variant]:
+    """The method entries with ``method_options`` (by label) merged over their own options."""
+    from ..optimizers import OPTIMIZERS
+
+    variants = [parse_method(m) for m in methods]
+    labels = [v.label for v in variants]
+    bad = [v.method for v in variants if v.method not in OPTIMIZERS]
+    if bad or not variants:
+        raise ValueError(f"unknown methods {bad} (known: {', '.join(OPTIMIZERS)}) or none given")
+    if len(set(labels)) < len(labels):
+        raise ValueError(f"method labels must differ, got {', '.join(labels)}")
+    unused = sorted(set(method_options or {}) - set(labels))
+    if unused:
+        raise ValueError(
+            f"options given for {', '.join(unused)}, which this comparison does not run "
+            f"(methods: {', '.join(labels)})"
+        )
+    extra = method_options or {}
+    return [
+        dataclasses.replace(v, options={**v.options, **extra.get(v.label, {})}) for v in variants
+    ]
+
+
+def plan_runs(
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    budget: int | None = None,
+    quick: bool = False,
+    method_options: dict[str, dict[str, Any]] | None = None,
+    recorded: Sequence[dict[str, Any]] = (),
+) -> list[Run]:
+    """The runs of ``tasks x methods x seeds`` that ``recorded`` does not hold already (status
+    "ok", same effective config: :func:`~.record.same_config`), long runs first. Unknown tasks,
+    methods or options raise ``ValueError`` here, before any run."""
+    specs = {t: get_task(t) for t in tasks}
+    variants = _variants(methods, method_options)
+    if not seeds:
+        raise ValueError("no seeds given")
+    done = {run_key(r): r for r in recorded if r["status"] == "ok"}
+    runs = []
+    for task, spec in specs.items():
+        b = int(budget or (40 if quick else spec.budget))
+        for v in variants:
+            opts = resolve_options(v.method, spec, b, v.options)
+            config = config_dict(v.method, opts, b)  # ValueError for a bad option
+            for s in seeds:
+                rec = done.get((task, v.label, int(s), b, quick))
+                if rec is None or not same_config(rec, v.method, config):
+                    runs.append(Run(task, v.method, int(s), b, opts, quick, v.label))
+    return sorted(runs, key=lambda r: -specs[r.task].ms_per_episode * r.budget)
 
 
 def _init_worker() -> None:
@@ -67,34 +161,62 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _key(rec: dict[str, Any]) -> tuple:
-    return (rec["task"], rec["method"], int(rec["seed"]), int(rec["budget"]), bool(rec["quick"]))
+@contextmanager
+def _single_threaded_env() -> Iterator[None]:
+    """BLAS/OpenMP thread counts of 1 for the workers spawned inside (restored afterwards)."""
+    saved = {v: os.environ.get(v) for v in _THREAD_VARS}
+    os.environ.update({v: "1" for v in _THREAD_VARS})
+    try:
+        yield
+    finally:
+        for v, old in saved.items():
+            if old is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = old
 
 
-def options_id(options: dict[str, Any] | None) -> str:
-    """A run's options as canonical JSON (what ``runs.jsonl`` stores, keys sorted), so options
-    given now and options read back from a record compare equal when they are the same."""
-    return json.dumps(json.loads(json.dumps(options or {}, default=str)), sort_keys=True)
+def _pool_records(runs: list[Run], workers: int, fresh_workers: bool) -> Iterator[dict[str, Any]]:
+    """The records of ``runs`` as they finish in a pool of spawned single-threaded workers."""
+    kw = {"mp_context": mp.get_context("spawn"), "initializer": _init_worker}
+    kw["max_tasks_per_child"] = 1 if fresh_workers else None
+    with _single_threaded_env(), ProcessPoolExecutor(workers, **kw) as pool:
+        futures = {pool.submit(run_one, *run): run for run in runs}
+        for fut in as_completed(futures):
+            try:
+                yield fut.result()
+            except Exception as err:  # e.g. a worker killed by the OS
+                rec = new_record(*futures[fut])
+                rec["error"] = f"{type(err).__name__}: {err}"
+                yield rec
 
 
-def load_runs(path: Path) -> list[dict[str, Any]]:
-    """Records of ``runs.jsonl``, the latest per (task, method, seed, budget, quick)."""
-    latest: dict[tuple, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                latest[_key(rec)] = rec
-    return list(latest.values())
-
-
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+def _execute(
+    runs: list[Run], jsonl: Path, workers: int, fresh_workers: bool, verbose: bool
+) -> None:
+    """Run ``runs`` (in this process if ``workers <= 1``) and append each record to ``jsonl``."""
+    start = time.perf_counter()
+    if workers <= 1:
+        records: Iterator[dict[str, Any]] = (run_one(*run) for run in runs)
+    else:
+        records = _pool_records(runs, workers, fresh_workers)
+    for i, rec in enumerate(records, 1):
+        with jsonl.open("a") as fh:
+            fh.write(json.dumps(rec, default=str) + "\n")
+        if verbose:
+            print(
+                f"[{i}/{len(runs)} {time.perf_counter() - start:7.0f}s] {rec['task']} "
+                f"{rec.get('label', rec['method'])} seed {rec['seed']}: {rec['status']} loss "
+                f"{rec.get('final_loss', float('nan')):.4g} ({rec.get('wall_time', 0.0):.1f}s) "
+                f"{rec.get('error', '')}",
+                flush=True,
+            )
 
 
 def run_comparison(
-    tasks: list[str],
-    methods: list[str],
-    seeds: list[int],
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    seeds: Sequence[int],
     *,
     budget: int | None = None,
     out_dir: str | os.PathLike = "experiments/results",
@@ -104,101 +226,30 @@ def run_comparison(
     resume: bool = True,
     fresh_workers: bool = False,
     verbose: bool = True,
+    command: str | None = None,
 ) -> Path:
     """Run ``tasks x methods x seeds`` and write the results under ``out_dir``; returns it.
 
     Args:
+        methods: method entries: registered names or ``"<label>=<method>:<json options>"``.
         budget: episodes per run; ``None`` = each task's own (``quick``: 40).
         workers: processes (each single-threaded); ``<= 1`` runs in this process.
         quick: short horizons and small dimensions (for tests).
-        method_options: per-method overrides of :data:`METHOD_DEFAULTS`.
-        resume: skip runs already recorded with status "ok" and the same options in
-            ``runs.jsonl`` (a run recorded with other options is run again and replaces it).
+        method_options: options per method label, on top of the entry's own.
+        resume: skip runs recorded in ``runs.jsonl`` with status "ok" and the effective config
+            they would get now (a run recorded with another config is run again and replaces it).
         fresh_workers: one process per run (nothing cached from earlier runs).
+        command: the command line that made the results, named in ``summary.md``.
 
-    Writes ``runs.jsonl`` (one record per run: task, kind, dim, method, seed, budget, options,
-    status, error, final_loss, loss_x0, n_evals, wall_time, fn_time, overhead_per_iter (median
-    optimizer seconds per iteration, excluding ``fn``), peak_rss_mb (peak resident MB during the
-    run), rss_before_mb (resident MB before it), curve = [[episodes, best loss], ...]), and from
-    all records in it ``runs.csv``, ``summary.md`` and ``curves_<task>.png``.
+    Writes ``runs.jsonl`` (one record per run, :mod:`.record`) and, from all records in it,
+    ``runs.csv``, ``summary.md`` and ``curves_<task>.png``.
     """
-    from ..optimizers import OPTIMIZERS, make_config
-
-    specs = {t: get_task(t) for t in tasks}
-    bad = [m for m in methods if m not in OPTIMIZERS]
-    if bad or not seeds or not methods:
-        raise ValueError(f"unknown methods {bad} (known: {', '.join(OPTIMIZERS)}) or none given")
-    unused = sorted(set(method_options or {}) - set(methods))
-    if unused:
-        raise ValueError(
-            f"options given for {', '.join(unused)}, which this comparison does not run "
-            f"(methods: {', '.join(methods)})"
-        )
-    runs = []  # (task, method, budget, options, options_id); all checked before any run
-    for t, spec in specs.items():
-        b = int(budget or (40 if quick else spec.budget))
-        for m in methods:
-            opts = resolve_options(m, spec, b, (method_options or {}).get(m))
-            make_config(m, **opts)
-            runs.append((t, m, b, opts, options_id(opts)))
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "runs.jsonl"
-    # resume: a run is done when it is recorded ok *with the options it would get now*
-    done = {
-        (*_key(r), options_id(r.get("options"))) for r in load_runs(jsonl) if r["status"] == "ok"
-    } if resume else set()  # fmt: skip
-    jobs = [
-        (specs[t].ms_per_episode * b, (t, m, int(s), b, opts, quick))
-        for t, m, b, opts, opts_id in runs
-        for s in seeds
-        if (t, m, int(s), b, quick, opts_id) not in done
-    ]
-    jobs.sort(key=lambda j: -j[0])  # long runs first
-    start = time.perf_counter()
-
-    def record(rec: dict[str, Any], i: int) -> None:
-        with jsonl.open("a") as fh:
-            fh.write(json.dumps(rec, default=str) + "\n")
-        if verbose:
-            loss = rec.get("final_loss", float("nan"))
-            print(
-                f"[{i}/{len(jobs)} {time.perf_counter() - start:7.0f}s] {rec['task']} "
-                f"{rec['method']} seed {rec['seed']}: {rec['status']} loss {loss:.4g} "
-                f"({rec.get('wall_time', 0.0):.1f}s) {rec.get('error', '')}",
-                flush=True,
-            )
-
-    if workers <= 1:
-        for i, (_, job) in enumerate(jobs, 1):
-            record(run_one(*job), i)
-    else:
-        saved = {v: os.environ.get(v) for v in _THREAD_VARS}
-        os.environ.update({v: "1" for v in _THREAD_VARS})  # inherited by spawned workers
-        try:
-            with ProcessPoolExecutor(
-                workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                max_tasks_per_child=1 if fresh_workers else None,
-            ) as pool:  # fmt: skip
-                futures = {pool.submit(run_one, *job): job for _, job in jobs}
-                for i, fut in enumerate(as_completed(futures), 1):
-                    try:
-                        rec = fut.result()
-                    except Exception as err:  # e.g. a worker killed by the OS
-                        t, m, s, b, opts, q = futures[fut]
-                        rec = {"task": t, "method": m, "seed": s, "budget": b, "quick": q,
-                               "options": opts, "status": "failed",
-                               "error": f"{type(err).__name__}: {err}"}  # fmt: skip
-                    record(rec, i)
-        finally:
-            for v, old in saved.items():
-                if old is None:
-                    os.environ.pop(v, None)
-                else:
-                    os.environ[v] = old
-    write_report(load_runs(jsonl), out)
+    recorded = load_runs(jsonl) if resume else ()
+    kw = {"budget": budget, "quick": quick, "method_options": method_options}
+    runs = plan_runs(tasks, methods, seeds, recorded=recorded, **kw)
+    out.mkdir(parents=True, exist_ok=True)
+    _execute(runs, jsonl, workers, fresh_workers, verbose)
+    write_report(load_runs(jsonl), out, command)
     return out
-
-
-# The report half lives in its own module; imported last because it reads SUITE and the defaults.
-from .report import episodes_to, write_report  # noqa: E402, F401  (re-exported)

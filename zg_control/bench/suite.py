@@ -4,8 +4,8 @@
 locomotion open loop as spline knots and per control step, one policy). Each :class:`TaskSpec`
 builds its batched loss on demand, so nothing but names crosses process boundaries. Names
 ``"<function>-<d>"`` for any analytic function of :mod:`zg_control.functions` (e.g.
-``"staircase-35000"``) are understood too (:func:`get_task`). The runner is
-:mod:`zg_control.compare`.
+``"staircase-35000"``) are understood too (:func:`get_task`). :data:`DEFAULT_METHODS` are the
+methods compared by default. The runner is :mod:`zg_control.bench.runner`.
 """
 
 from __future__ import annotations
@@ -18,20 +18,7 @@ from typing import Any
 
 import numpy as np
 
-
-@dataclasses.dataclass
-class Problem:
-    """A built task. ``fn``: ``(n, d) -> (n,)``; ``x0``: shape ``(d,)``; ``bounds``: ``None`` or
-    ``(low (d,), high (d,))``; ``close`` releases threads and simulators."""
-
-    fn: Callable[[np.ndarray], np.ndarray]
-    x0: np.ndarray
-    bounds: tuple[np.ndarray, np.ndarray] | None
-    close: Callable[[], None] = lambda: None
-
-    @property
-    def dim(self) -> int:
-        return int(self.x0.size)
+from ..problem import Problem  # a built task: fn (n, d) -> (n,), x0 (d,), bounds, close()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +34,8 @@ class TaskSpec:
         dim: dimension of the full problem (for tables; the built one is authoritative).
         threshold: fixed loss to reach, or ``None``: ``THRESHOLD_FRACTION`` of the best method's
             median improvement over ``x0`` (see :func:`thresholds`).
-        scale: multiplies the sigma-like options (``SCALED_OPTIONS``) of every method.
+        scale: multiplies the sigma-like config defaults of every method
+            (:data:`~zg_control.bench.runner.SCALED_OPTIONS`).
         ms_per_episode: rough single-thread cost, used only to start long runs first.
     """
 
@@ -88,8 +76,7 @@ def _mujoco(
         kw["n_knots"] = knots
     if param == "policy":
         kw["hidden"] = (8,) if quick else (32,)
-    f = make_objective(env, **kw)
-    return Problem(f, f.x0, f.bounds, f.close)
+    return make_objective(env, **kw)  # an Objective is a Problem
 
 
 # name: (kind, budget, d, ms per episode, env id, parameterization, horizon, knots).
@@ -127,6 +114,8 @@ SUITE: dict[str, TaskSpec] = {
 # twice Gymnasium's 1000-step episode, are opt-in: cost).
 OPT_IN = ("ant-seq-6k", "cheetah-seq-12k", "walker-seq-12k", "jump-seq", "keyframe-seq")
 DEFAULT_TASKS = tuple(n for n in SUITE if n not in OPT_IN)
+# ZeroGrads, then the paper's baselines; random search around x0 is the floor.
+DEFAULT_METHODS = ("zerograds", "prdpt", "cmaes", "spsa", "sa", "ga", "random")
 
 
 def get_task(name: str) -> TaskSpec:
