@@ -60,6 +60,10 @@ class ZeroGradsConfig(OptimizerConfig):
         locality: distance weighting of the buffer's samples
             (:func:`~.surrogates.locality_weights`; 0 = equal weights).
         ridge: the ridge surrogate's penalty, relative to ``d``.
+    Step control:
+        adapt: grow sigma and lr together by x1.65 after every batch whose losses all tie
+            (a plateau: no slope to follow; :mod:`.step`), up to half the box's median width
+            when there are bounds. ``False``: sigma and lr exactly as given.
     Parameters (theta, stepped by ``torch.optim.Adam`` on the surrogate's gradient):
         lr: Adam's learning rate (``None``: the current sigma / 5 with the MLP, sigma / 10 with
             the ridge surrogate, whose slope for most coordinates is below the noise when
@@ -89,6 +93,7 @@ class ZeroGradsConfig(OptimizerConfig):
     buffer_size: int = 64
     locality: float = 1.0
     ridge: float = 1.0
+    adapt: bool = True
     lr: Schedule | None = None
     k_theta: int | None = None
     device: str = "auto"

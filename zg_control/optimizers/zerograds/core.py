@@ -32,6 +32,7 @@ from ..base import Optimizer
 from .config import ZeroGradsConfig, schedule_value
 from .mlp import MLPSurrogate, resolve_device
 from .ridge import RidgeSurrogate
+from .step import PlateauScale
 from .surrogates import Surrogate
 
 
@@ -72,6 +73,8 @@ class ZeroGrads(Optimizer):
         self.linear = isinstance(self.surrogate, RidgeSurrogate)
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
+        self.plateau = PlateauScale(self._scale_cap()) if c.adapt else None
+        self._base_sigma = schedule_value(c.sigma, 0, "sigma")
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
         self.last_gradient = np.zeros(self.dim)
@@ -98,15 +101,29 @@ class ZeroGrads(Optimizer):
             device=self.device,
         )
 
+    @property
+    def scale(self) -> float:
+        """The plateau factor on sigma and lr (:mod:`.step`; 1 with ``adapt=False``)."""
+        return 1.0 if self.plateau is None else self.plateau.value
+
+    def _scale_cap(self) -> float:
+        """The largest plateau factor: sigma at most half the box's median width (bounds)."""
+        if self.bounds is None:
+            return float("inf")
+        width = float(np.median(self.bounds[1] - self.bounds[0]))
+        return 0.5 * width / schedule_value(self.config.sigma, 0, "sigma")
+
     def current_sigma(self) -> float:
-        """Sigma after ``n_evals`` evaluations (``config.sigma``, called if a callable)."""
-        return schedule_value(self.config.sigma, self.n_evals, "sigma")
+        """Sigma after ``n_evals`` evaluations: ``config.sigma`` (called if a callable) times
+        the plateau factor."""
+        return schedule_value(self.config.sigma, self.n_evals, "sigma") * self.scale
 
     def current_lr(self) -> float:
-        """Theta's learning rate after ``n_evals`` evaluations; by default tied to sigma."""
+        """Theta's learning rate after ``n_evals`` evaluations: ``config.lr``, or tied to the
+        latest sampled sigma (``None``), times the plateau factor."""
         if self.config.lr is None:
-            return self.sigma / (10 if self.linear else 5)
-        return schedule_value(self.config.lr, self.n_evals, "lr")
+            return self._base_sigma / (10 if self.linear else 5) * self.scale
+        return schedule_value(self.config.lr, self.n_evals, "lr") * self.scale
 
     def ask(self) -> np.ndarray:
         with torch_threads(self.config.num_threads):
@@ -121,6 +138,7 @@ class ZeroGrads(Optimizer):
         """Sample ``X = theta + sigma E`` (``E`` antithetic), plus the inner perturbation."""
         c = self.config
         self.sigma = self.current_sigma()
+        self._base_sigma = self.sigma / self.scale
         n = c.batch_size // 2 if c.antithetic else c.batch_size
         # numpy's ziggurat sampler: ~10x faster than torch.randn for float64 at d ~ 35 000
         E = self.rng.standard_normal((n, self.dim))
@@ -136,6 +154,7 @@ class ZeroGrads(Optimizer):
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
         """Add the batch to the surrogate, fit it around theta, and take ``k_theta`` Adam
         steps on its gradient, each projected onto the bounds."""
+        flat = self.plateau is not None and self.plateau.update(losses)
         X_fit, losses = self._training_rows(X, losses)
         self.surrogate.add(X_fit, losses)
         fit_error = self.surrogate.fit(self.theta.detach().numpy(), self.sigma, self.config.k_phi)
@@ -150,6 +169,8 @@ class ZeroGrads(Optimizer):
             self.theta_opt.step()
             self._project_theta()
         self.metrics.update(
+            flat=float(flat),
+            scale=self.scale,
             lr=lr,
             fit_error=fit_error,
             grad_norm=float(torch.from_numpy(grad).norm()),  # torch: OpenBLAS threads spin
@@ -188,6 +209,8 @@ class ZeroGrads(Optimizer):
             "surrogate": self.surrogate.state_dict(),
             "torch_rng": self.gen.get_state().numpy().copy(),
             "sigma": self.sigma,
+            "base_sigma": self._base_sigma,
+            "plateau": None if self.plateau is None else self.plateau.state_dict(),
             "pending": None if self._pending is None else [a.copy() for a in self._pending],
         }
 
@@ -198,6 +221,9 @@ class ZeroGrads(Optimizer):
         self.surrogate.load_state_dict(state["surrogate"])
         self.gen.set_state(torch.as_tensor(state["torch_rng"], dtype=torch.uint8))
         self.sigma = float(state["sigma"])
+        self._base_sigma = float(state["base_sigma"])
+        if self.plateau is not None:
+            self.plateau.load_state_dict(state["plateau"])
         pending = state["pending"]
         self._pending = (
             None if pending is None else (np.asarray(pending[0]), np.asarray(pending[1]))
