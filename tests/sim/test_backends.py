@@ -1,8 +1,7 @@
-"""Backends: native == Gymnasium bit for bit, divergence handling, early termination, Ray."""
+"""Backends: native == Gymnasium bit for bit, divergence handling, early termination (Ray:
+test_ray.py)."""
 
 from __future__ import annotations
-
-import sys
 
 import mujoco
 import numpy as np
@@ -164,29 +163,3 @@ def test_gym_backend_runs_non_mujoco_env_deterministically():
 def test_counts_must_be_positive_integers(build, name):
     with pytest.raises(ValueError, match=name):
         build()
-
-
-@pytest.mark.slow
-def test_ray_backend_equals_native():
-    pytest.importorskip("ray")
-    from zg_control.sim.backends.ray_backend import RayBackend
-
-    task, p, X = _setup("Hopper-v5", "policy", n=5)
-    ray_b = RayBackend(task, num_workers=2, init_kwargs={"num_cpus": 2})
-    try:
-        loss, diverged = ray_b.evaluate(X, p)
-        traj = ray_b.run(X, p)
-    finally:
-        ray_b.close()
-        sys.modules["ray"].shutdown()
-    native = NativeBackend(task)
-    np.testing.assert_array_equal(loss, native.evaluate(X, p)[0])
-    np.testing.assert_array_equal(traj.qpos, native.run(X, p).qpos)
-
-
-def test_ray_missing_names_the_extra(monkeypatch):
-    from zg_control.sim.backends import ray_backend
-
-    monkeypatch.setitem(sys.modules, "ray", None)
-    with pytest.raises(ImportError, match=r"zg_control\[ray\]"):
-        ray_backend.import_ray()
