@@ -1,4 +1,19 @@
-"""Replay parameters to frames, headless: a video (MP4, GIF fallback) and a still strip.
+"""Replay parameters to a video, a still strip and the trajectory, headless.
+
+    from zg_control.sim.render import render
+    f = zg.make_objective("zg_control/Throw-v0", parameterization="spline", n_knots=8)
+    out = render(f, res.x, "out/")    # out/trajectory.npz, out/video.mp4, out/strip.png
+
+The camera follows the body or frames the whole episode (:mod:`zg_control.sim.camera`) and the
+task's goal is drawn into the frames (:mod:`zg_control.sim.goals`); the model is not changed.
+
+``trajectory.npz`` (``np.load`` reads it, no pickle) holds the episode at every control step:
+``qpos (T + 1, nq)`` and ``qvel (T + 1, nv)`` (row 0 the initial state, row ``t`` the state after
+control step ``t``), ``ctrl (T, nu)`` (the clipped controls applied during each step), ``time
+(T + 1,)`` (seconds of each row), ``dt`` (seconds per control step), ``x (d,)`` (the parameters),
+``qpos_names (nq,)`` and ``ctrl_names (nu,)`` (joint and actuator names, see
+:func:`qpos_names`). ``mujoco.MjData.qpos[:] = qpos[t]`` followed by ``mj_forward`` restores
+the pose of row ``t`` in any MuJoCo tool.
 
 Rendering uses MuJoCo's offscreen :class:`mujoco.Renderer`. Its OpenGL backend is fixed when
 ``mujoco`` is imported (``MUJOCO_GL``); if the user did not choose one we switch to EGL (then
@@ -20,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from .model_task import is_model_path
+from .camera import camera_path
+from .goals import Marker, draw, goal_markers, spheres
 
 log = logging.getLogger("zg_control")
 
@@ -74,67 +90,43 @@ def make_renderer(model: Any, width: int, height: int) -> tuple[Any, str]:
     )
 
 
-def camera_for(model: Any, env: str | None) -> Any:
-    """A free or tracking :class:`mujoco.MjvCamera`: the env's camera config when it has one
-    (``camera`` of a zg_control env, ``DEFAULT_CAMERA_CONFIG`` of a Gymnasium env), else the
-    model's default view, tracking body 1 if it is a floating or sliding root."""
-    import mujoco
-
-    cam = mujoco.MjvCamera()
-    mujoco.mjv_defaultFreeCamera(model, cam)
-    config = _env_camera_config(env)
-    if config is None and model.nbody > 1 and model.body_jntnum[1] > 0:
-        jtype = model.jnt_type[model.body_jntadr[1]]
-        if jtype in (mujoco.mjtJoint.mjJNT_FREE, mujoco.mjtJoint.mjJNT_SLIDE):
-            config = {"trackbodyid": 1, "distance": float(model.stat.extent) * 1.5}
-    for key, value in (config or {}).items():
-        if isinstance(value, np.ndarray):
-            getattr(cam, key)[:] = value
-        else:
-            setattr(cam, key, value)
-    if int(cam.trackbodyid) >= 0 and (config or {}).get("trackbodyid") is not None:
-        cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
-    return cam
-
-
-def _env_camera_config(env: str | None) -> dict[str, Any] | None:
-    if not env or is_model_path(env):
-        return None
-    try:
-        import gymnasium as gym
-
-        module_name, _, cls_name = str(gym.spec(env).entry_point).partition(":")
-        module = importlib.import_module(module_name)
-        config = getattr(getattr(module, cls_name, None), "camera", None) or getattr(
-            module, "DEFAULT_CAMERA_CONFIG", None
-        )
-    except Exception:  # any problem: use the default view
-        return None
-    return dict(config) if config else None
-
-
 def render_frames(
-    model: Any, qpos: np.ndarray, *, env: str | None = None, width: int = 480, height: int = 480
+    model: Any,
+    qpos: np.ndarray,
+    *,
+    markers: list[Marker] | None = None,
+    rows: np.ndarray | None = None,
+    frame_dt: float = 1 / 30,
+    width: int = 480,
+    height: int = 480,
 ) -> tuple[np.ndarray, str]:
-    """Frames of the states ``qpos`` (shape ``(F, nq)``). Returns ``(frames (F, H, W, 3) uint8,
-    GL backend)``; raises :class:`RenderUnavailable`."""
+    """Frames of the states ``qpos (F, nq)``, seen by :func:`~zg_control.sim.camera.camera_path`
+    with ``markers`` drawn. ``rows (F,)``: the trajectory row of each frame (what the markers'
+    ``rows`` refer to; default ``0 .. F - 1``), ``frame_dt``: seconds between frames. Returns
+    ``(frames (F, H, W, 3) uint8, GL backend)``; raises :class:`RenderUnavailable`."""
     import mujoco
 
+    markers = markers or []
+    rows = np.arange(len(qpos)) if rows is None else rows
+    path = camera_path(model, qpos, spheres(markers), aspect=width / height, frame_dt=frame_dt)
     renderer, backend = make_renderer(model, width, height)
     try:
         scene = renderer.scene
         scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
         scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
-        cam = camera_for(model, env)
         data = mujoco.MjData(model)
         frames = np.empty((len(qpos), height, width, 3), dtype=np.uint8)
+        dropped = 0
         for i, q in enumerate(qpos):
             data.qpos[:] = q
             mujoco.mj_forward(model, data)
-            renderer.update_scene(data, camera=cam)
+            renderer.update_scene(data, camera=path.camera(i))
+            dropped += draw(scene, markers, int(rows[i]))
             frames[i] = renderer.render()
     finally:
         renderer.close()
+    if dropped:
+        log.warning("%d goal markers did not fit into the scene (maxgeom)", dropped)
     return frames, backend
 
 
@@ -174,7 +166,39 @@ def write_strip(frames: np.ndarray, path: Path, n: int = 6) -> Path:
     return path
 
 
-def render_params(
+def write_trajectory(path: Path, traj: Any, model: Any, x: np.ndarray) -> Path:
+    """The episode as an ``.npz`` that needs only numpy to read (see the module docstring for
+    its keys). ``traj``: a :class:`~zg_control.sim.task.Trajectory` with ``n = 1``."""
+    T = traj.ctrl.shape[1]
+    np.savez(
+        path,
+        qpos=traj.qpos[0],
+        qvel=traj.qvel[0],
+        ctrl=traj.ctrl[0],
+        time=np.arange(T + 1) * traj.dt,
+        dt=np.float64(traj.dt),
+        x=np.asarray(x, dtype=np.float64),
+        qpos_names=np.array(qpos_names(model)),
+        ctrl_names=np.array([model.actuator(i).name or f"actuator{i}" for i in range(model.nu)]),
+    )
+    return path
+
+
+def qpos_names(model: Any) -> list[str]:
+    """A name per ``qpos`` entry: the joint's (``joint{j}`` if unnamed), with ``:x, :y, :z, :qw,
+    :qx, :qy, :qz`` for a free joint's seven and ``:qw .. :qz`` for a ball joint's four."""
+    import mujoco
+
+    parts = {int(mujoco.mjtJoint.mjJNT_FREE): ("x", "y", "z", "qw", "qx", "qy", "qz")}
+    parts[int(mujoco.mjtJoint.mjJNT_BALL)] = ("qw", "qx", "qy", "qz")
+    names = []
+    for j in range(model.njnt):
+        name = model.joint(j).name or f"joint{j}"
+        names += [f"{name}:{p}" for p in parts.get(int(model.jnt_type[j]), ())] or [name]
+    return names
+
+
+def render(
     objective: Any,
     x: np.ndarray,
     out_dir: str | os.PathLike,
@@ -184,27 +208,63 @@ def render_params(
     height: int = 480,
     stem: str = "video",
 ) -> dict[str, Any]:
-    """Replay ``x (d,)`` with ``objective.rollout`` and write ``{stem}.mp4`` (or ``.gif``) and
-    ``strip.png`` into ``out_dir``. Returns ``{"video", "strip", "frames", "fps", "backend"}``;
-    raises :class:`RenderUnavailable`."""
-    traj = objective.rollout(np.asarray(x, dtype=np.float64))
-    model = objective.task.model if objective.task is not None else _gym_model(env)
-    qpos = traj.qpos[0]  # (T + 1, nq): the initial state and after every control step
+    """Replay ``x (d,)`` with ``objective.rollout`` and write into ``out_dir`` (made if missing):
+    ``trajectory.npz`` (first; it needs no OpenGL), ``{stem}.mp4`` (``.gif`` without ffmpeg) and
+    ``strip.png``.
+
+    Args:
+        objective: from :func:`~zg_control.sim.objective.make_objective` (its ``task`` gives the
+            model and the goal; a Gymnasium-only objective needs ``env``).
+        env: the env id, for a Gymnasium-only objective's model.
+
+    Returns:
+        ``{"trajectory", "video", "strip"}`` (paths), ``"frames"`` (count), ``"fps"`` and
+        ``"backend"`` (the OpenGL backend). Raises :class:`RenderUnavailable` (after writing
+        the trajectory) if no headless OpenGL works.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    traj = objective.rollout(x)
+    task = objective.task
+    model = task.model if task is not None else _gym_model(env)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trajectory = write_trajectory(out / "trajectory.npz", traj, model, x)
     native_fps = 1.0 / traj.dt
     stride = max(1, math.ceil(native_fps / MAX_FPS - 1e-9))
-    frames, backend = render_frames(model, qpos[::stride], env=env, width=width, height=height)
-    out = Path(out_dir)
+    rows = np.arange(0, traj.qpos.shape[1], stride)
     fps = native_fps / stride
+    try:
+        frames, backend = render_frames(
+            model,
+            traj.qpos[0, rows],
+            markers=goal_markers(task),
+            rows=rows,
+            frame_dt=1.0 / fps,
+            width=width,
+            height=height,
+        )
+    except RenderUnavailable as err:
+        raise RenderUnavailable(f"{err}; {trajectory.name} was written") from None
     video = write_video(frames, out / stem, fps)
     strip = write_strip(frames, out / "strip.png")
     log.info("rendered %d frames (%s) to %s", len(frames), backend, video)
-    return {"video": video, "strip": strip, "frames": len(frames), "fps": fps, "backend": backend}
+    return {
+        "trajectory": trajectory,
+        "video": video,
+        "strip": strip,
+        "frames": len(frames),
+        "fps": fps,
+        "backend": backend,
+    }
 
 
 def _gym_model(env: str | None) -> Any:
     import gymnasium as gym
 
     from ._mjwarn import mujoco_warnings_logged
+
+    if env is None:
+        raise ValueError("this objective has no native task: pass env=<its Gymnasium id>")
 
     with mujoco_warnings_logged():
         e = gym.make(env, disable_env_checker=True)
