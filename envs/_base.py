@@ -28,6 +28,7 @@ import numpy as np
 from gymnasium import spaces, utils
 from gymnasium.envs.mujoco import MujocoEnv
 
+from zg_control.sim._validate import positive_int
 from zg_control.sim.task import Trajectory
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -43,17 +44,21 @@ class EpisodeTask:
 
     Args:
         horizon: number of control steps ``T``; defaults to ``default_horizon``.
+        frame_skip: physics steps per control step; defaults to the class's ``frame_skip``.
+            The horizon still counts control steps, so an episode lasts
+            ``T * frame_skip * timestep`` seconds, and the rewards, written per control step,
+            are unchanged (the env cards say what that means for each task).
     """
 
     xml_file: ClassVar[str]
     frame_skip: int
     default_horizon: ClassVar[int]
 
-    def __init__(self, horizon: int | None = None) -> None:
+    def __init__(self, horizon: int | None = None, frame_skip: int | None = None) -> None:
         horizon = self.default_horizon if horizon is None else horizon
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-            raise ValueError(f"horizon must be a positive int, got {horizon!r}")
-        self.horizon = int(horizon)
+        self.horizon = positive_int("horizon", horizon)
+        if frame_skip is not None:
+            self.frame_skip = positive_int("frame_skip", frame_skip)
         self.model = mujoco.MjModel.from_xml_path(str(ASSETS / self.xml_file))
         data = mujoco.MjData(self.model)
         self._qpos0 = data.qpos.copy()
@@ -128,6 +133,7 @@ class ZGMujocoEnv(MujocoEnv, utils.EzPickle):
     Args:
         horizon: control steps per episode; only used to place the terminal reward at
             ``t == horizon - 1``. Pass the same value as ``max_episode_steps`` to ``gym.make``.
+        frame_skip: physics steps per ``step`` (default: the task's); ``render_fps`` follows.
         reset_noise_scale: half-width of uniform noise added to ``qpos`` and ``qvel`` at reset.
             Default 0, so the episode starts exactly at ``task.initial_state()``.
         render_mode, width, height: as in :class:`MujocoEnv`.
@@ -143,11 +149,15 @@ class ZGMujocoEnv(MujocoEnv, utils.EzPickle):
         render_mode: str | None = None,
         width: int = 480,
         height: int = 480,
+        frame_skip: int | None = None,
     ) -> None:
-        utils.EzPickle.__init__(self, horizon, reset_noise_scale, render_mode, width, height)
+        args = (horizon, reset_noise_scale, render_mode, width, height, frame_skip)
+        utils.EzPickle.__init__(self, *args)
         if not np.isfinite(reset_noise_scale) or reset_noise_scale < 0:
             raise ValueError(f"reset_noise_scale must be >= 0, got {reset_noise_scale!r}")
-        self.task = self.task_class(horizon=horizon)
+        self.task = self.task_class(horizon=horizon, frame_skip=frame_skip)
+        if frame_skip is not None:  # MujocoEnv checks render_fps against 1 / dt
+            self.metadata = {**self.metadata, "render_fps": int(np.round(1.0 / self.task.dt))}
         self.horizon = self.task.horizon
         self.reset_noise_scale = float(reset_noise_scale)
         obs_space = spaces.Box(-np.inf, np.inf, shape=(self.task.obs_dim,), dtype=np.float64)

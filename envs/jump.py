@@ -7,6 +7,11 @@ Model (``assets/jump.xml``)
     0.22 m before a solid hurdle 0.25 m high and 4 cm thick (x in [0.48, 0.52]); the body
     starts 4 cm above the floor, as Hopper does. Timestep 5 ms, ``frame_skip`` 4, so one
     control step is 20 ms; horizon ``T = 100`` steps (2 s).
+Frame skip
+    ``frame_skip=k`` (``gym.make``, ``make_task``, ``make_objective``, ``--frame-skip``) sets
+    the physics steps per control step. The horizon stays ``T`` control steps, so an episode
+    lasts ``T * k * 5 ms`` (``k = 2``: 1 s to jump and land), and the loss is the same
+    function of the states after each control step.
 Action space
     ``Box(-1, 1, (3,), float32)``: torques on thigh, knee and ankle (gear 200).
 Observation space
@@ -65,8 +70,8 @@ class JumpTask(EpisodeTask):
     head_height = 1.0
     foot_height = 0.15
 
-    def __init__(self, horizon: int | None = None) -> None:
-        super().__init__(horizon)
+    def __init__(self, horizon: int | None = None, frame_skip: int | None = None) -> None:
+        super().__init__(horizon, frame_skip)
         self.kin = PlanarKinematics(self.model, POINTS)
 
     def _points(self, qpos: np.ndarray) -> np.ndarray:

@@ -6,6 +6,11 @@ Model (``assets/keyframe.xml``)
     A three-link planar arm (links 0.35 m, about 1.1 kg each) hanging from a fixed pivot, hinge
     joints with damping, torque motors working against gravity; no contacts. Timestep 5 ms,
     ``frame_skip`` 4 (20 ms per control step); horizon ``T = 75`` steps (1.5 s).
+Frame skip
+    ``frame_skip=k`` (``gym.make``, ``make_task``, ``make_objective``, ``--frame-skip``) sets
+    the physics steps per control step. The horizon stays ``T`` control steps and the
+    keyframes stay at control steps 24, 49 and 74, so they fall at ``(t_k + 1) * k * 5 ms``
+    (``k = 4``: the times below).
 Action space
     ``Box(-1, 1, (3,), float32)``: torques on shoulder (gear 60), elbow (35) and wrist (12).
 Observation space
@@ -56,8 +61,8 @@ class KeyframeTask(EpisodeTask):
     key_steps = KEY_STEPS
     key_poses = KEY_POSES
 
-    def __init__(self, horizon: int | None = None) -> None:
-        super().__init__(horizon)
+    def __init__(self, horizon: int | None = None, frame_skip: int | None = None) -> None:
+        super().__init__(horizon, frame_skip)
         if self.horizon <= max(self.key_steps):
             last = max(self.key_steps)
             raise ValueError(

@@ -9,6 +9,10 @@ Model (``assets/push.xml``)
     radius 0.1 m around (0.8, 0.3). Timestep 5 ms, ``frame_skip`` 4 (20 ms per control step);
     horizon ``T = 100`` steps (2 s). (A puck rather than a box: a box pushed by a point yaws
     away, which made even hand-written pushing controllers fail.)
+Frame skip
+    ``frame_skip=k`` (``gym.make``, ``make_task``, ``make_objective``, ``--frame-skip``) sets
+    the physics steps per control step. The horizon stays ``T`` control steps, so an episode
+    lasts ``T * k * 5 ms``; the loss still counts the fraction of control steps in the disc.
 Action space
     ``Box(-1, 1, (2,), float32)``: forces on the pusher along x and y (gear 10 N).
 Observation space

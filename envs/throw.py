@@ -7,6 +7,11 @@ Model (``assets/throw.xml``)
     spoon at its end in which a ball (radius 4 cm, 0.1 kg, free joint) rests. A basket, two walls
     0.25 m high at x = 3.0 and x = 3.4 m, stands in front. Timestep 5 ms, ``frame_skip`` 4 (20 ms
     per control step); horizon ``T = 100`` steps (2 s).
+Frame skip
+    ``frame_skip=k`` (``gym.make``, ``make_task``, ``make_objective``, ``--frame-skip``) sets
+    the physics steps per control step. The horizon stays ``T`` control steps, so an episode
+    lasts ``T * k * 5 ms``; in a short one the ball may still fly at the end, and ``x_land``
+    below is then its final ``x``.
 Action space
     ``Box(-1, 1, (2,), float32)``: torques on shoulder (gear 30) and elbow (gear 15).
 Observation space

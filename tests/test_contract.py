@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+
 import numpy as np
 import pytest
 
 import zg_control as zg
 from zg_control.functions import sphere
+from zg_control.loop import NoFiniteLossWarning
 from zg_control.problem import Problem
 
 METHODS = sorted(zg.OPTIMIZERS)
@@ -30,7 +34,7 @@ def test_ask_tell_shapes(name):
 
 
 @pytest.mark.parametrize("name", METHODS)
-@pytest.mark.parametrize("budget", [1, 37, 250])
+@pytest.mark.parametrize("budget", [37, 250])
 def test_budget_counts_every_row(name, budget):
     calls = []
 
@@ -81,6 +85,11 @@ def test_callback_can_stop():
         (lambda: zg.minimize(sphere, np.zeros(2), budget=0), "budget"),
         (lambda: zg.minimize(sphere, np.zeros(2), budget=2.5), "budget"),
         (lambda: zg.minimize(lambda X: X, np.zeros(2), budget=50), "shape"),
+        (lambda: zg.minimize(sphere, np.zeros(2), seed=None), "seed must be an integer >= 0"),
+        (lambda: zg.make_optimizer("sa", np.zeros(2), seed=-1), "seed must be an integer >= 0"),
+        (lambda: zg.make_optimizer("ga", np.zeros(2), seed=1.5), "seed must be an integer >= 0"),
+        (lambda: zg.make_optimizer("ga", np.zeros(2), batch_size=8.0), "batch_size=8.0 for"),
+        (lambda: zg.make_optimizer("cmaes", np.zeros(2), diagonal="no"), "expected bool or None"),
     ],
 )
 def test_bad_input_raises_value_error(call, match):
@@ -114,3 +123,57 @@ def test_a_function_is_a_problem():
     assert closed == [True]
     with pytest.raises(ValueError, match="1-D"):
         Problem(sphere, np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_an_option_of_the_wrong_type_is_named(name):
+    field = next(f for f in dataclasses.fields(zg.OPTIMIZERS[name][1]) if "float" in str(f.type))
+    with pytest.raises(
+        ValueError, match=f"option {field.name}='big' for method '{name}': expected"
+    ):
+        zg.make_optimizer(name, np.zeros(3), **{field.name: "big"})
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_a_budget_below_one_batch_is_refused_with_the_minimum(name):
+    n = zg.make_optimizer(name, np.ones(4), seed=0).batch_size
+    with pytest.raises(ValueError, match=f"budget {n - 1} is smaller than one batch of {name} "):
+        zg.minimize(sphere, np.ones(4), method=name, budget=n - 1)
+    res = zg.minimize(sphere, np.ones(4), method=name, budget=n)  # the minimum: one batch
+    assert res.n_evals == n and len(res.history) == 1
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_tell_takes_exactly_the_rows_of_the_latest_ask_in_any_order(name):
+    a, b = (zg.make_optimizer(name, np.full(3, 0.7), seed=2) for _ in range(2))
+    perm = np.random.default_rng(0).permutation
+    for _ in range(4):
+        Xa, Xb = a.ask(), b.ask()
+        for bad in (Xa[:-1], Xa + 1e-9, np.vstack([Xa[:-1], Xa[:1]])):  # short, new, a twin
+            with pytest.raises(ValueError, match="exactly the rows of the latest ask"):
+                a.tell(bad, sphere(bad))
+        p = perm(len(Xa))
+        a.tell(Xa[p], sphere(Xa[p]))  # shuffled rows: the same as in the order asked
+        b.tell(Xb, sphere(Xb))
+        np.testing.assert_array_equal(a.recommendation, b.recommendation)
+        assert a.n_evals == b.n_evals and a.best_loss == b.best_loss
+    with pytest.raises(ValueError, match="no ask\\(\\) pending"):
+        a.tell(Xa, sphere(Xa))  # each ask is told once
+    assert a.n_evals == b.n_evals
+
+
+def test_a_loss_that_is_never_finite_is_said_and_counted():
+    with pytest.warns(NoFiniteLossWarning, match="no finite loss in 97 evaluations.*usually"):
+        res = zg.minimize(lambda X: np.full(len(X), np.nan), np.ones(3), "sa", budget=100)
+    assert res.n_finite == 0 and res.loss == np.inf and np.array_equal(res.x, np.ones(3))
+    assert [h["n_finite"] for h in res.history] == [0] * len(res.history)
+
+    def half(X):
+        y = sphere(X)
+        y[::2] = np.inf  # the final measurement, one row, too
+        return y
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoFiniteLossWarning)
+        res = zg.minimize(half, np.ones(3), "sa", budget=100)
+    assert res.n_finite == 48 and [h["n_finite"] for h in res.history] == [8] * 6

@@ -2,21 +2,38 @@
 
 ``budget`` counts every row ever passed to ``fn``, including the final evaluation of the
 recommendation (made so that ``res.loss`` is a loss that was really measured at ``res.x``).
+A budget must hold at least one batch of the method (``ValueError`` otherwise: it would return
+``x0`` untouched).
+
+Failed evaluations: a row whose loss is NaN/inf, or that ``fn`` flags in ``fn.last_diverged``
+(an env objective's diverged episodes, which score a finite worst case), is not *finite*.
+``Result.n_finite`` counts the finite ones; when there are none, ``minimize`` warns with
+:class:`NoFiniteLossWarning` (``res.loss`` and ``res.x`` then say nothing about the problem).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .optimizers import Optimizer, make_optimizer
+from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from .optimizers.base import validate_x0
 
 Callback = Callable[[Optimizer, dict[str, float]], bool | None]
+
+NO_FINITE_HINT = (
+    "usually the loss function returns NaN/inf, or the simulation diverges already at the "
+    "start (check the loss at x0, and the model's timestep and initial state)"
+)
+
+
+class NoFiniteLossWarning(RuntimeWarning):
+    """``minimize`` saw no finite loss: every row was NaN/inf or flagged as diverged."""
 
 
 @dataclasses.dataclass
@@ -30,9 +47,12 @@ class Result:
         n_evals: rows evaluated, ``<= budget``.
         history: one dict per iteration (:func:`history_record`): ``iteration``, ``n_evals``,
             ``best_loss``, ``batch_mean``, ``batch_min``, ``time`` (s since start),
-            ``evals_per_s`` and the method's metrics; the CLI's ``history.csv`` has these columns.
+            ``evals_per_s``, ``n_finite`` (finite rows of the batch) and the method's metrics;
+            the CLI's ``history.csv`` has these columns.
         optimizer: the optimizer, for inspection or ``state_dict()``.
         stopped_early: a callback asked to stop.
+        n_finite: rows of this call with a finite loss (module docstring); 0 means no usable
+            evaluation was seen, so ``x`` is ``x0`` (or the best of the stand-in losses).
     """
 
     x: np.ndarray
@@ -41,6 +61,7 @@ class Result:
     history: list[dict[str, float]]
     optimizer: Optimizer
     stopped_early: bool = False
+    n_finite: int = 0
 
 
 def evaluate(fn: Callable[[np.ndarray], Any], X: np.ndarray) -> np.ndarray:
@@ -56,6 +77,28 @@ def evaluate(fn: Callable[[np.ndarray], Any], X: np.ndarray) -> np.ndarray:
     return y
 
 
+def finite_rows(fn: Any, losses: np.ndarray) -> np.ndarray:
+    """Which of the ``losses (n,)`` that ``fn`` just returned are finite and not flagged in
+    ``fn.last_diverged``. Shape ``(n,)`` bool."""
+    ok = np.isfinite(losses)
+    flagged = getattr(fn, "last_diverged", None)
+    if flagged is not None and np.shape(flagged) == losses.shape:
+        ok &= ~np.asarray(flagged, dtype=bool)
+    return ok
+
+
+def check_budget(opt: Optimizer, budget: int) -> None:
+    """``ValueError`` unless ``budget`` holds the first batch of ``opt`` (one that has not
+    evaluated anything yet; a resumed optimizer may well end without another batch)."""
+    if opt.n_evals == 0 and not fits(0, opt.batch_size, budget):
+        name = next((k for k, (cls, _) in OPTIMIZERS.items() if type(opt) is cls), "the method")
+        raise ValueError(
+            f"budget {budget} is smaller than one batch of {name} ({opt.batch_size} rows), so "
+            f"nothing would be optimized; pass a budget >= {opt.batch_size} or a smaller "
+            "batch_size"
+        )
+
+
 def fits(n_evals: int, batch: int, budget: int) -> bool:
     """A batch of ``batch`` rows fits in ``budget`` after ``n_evals``, keeping one evaluation in
     reserve for the final measurement of the recommendation (unless the batch alone fills it)."""
@@ -63,10 +106,13 @@ def fits(n_evals: int, batch: int, budget: int) -> bool:
     return n_evals + batch + reserve <= budget
 
 
-def history_record(opt: Optimizer, losses: np.ndarray, elapsed: float) -> dict[str, float]:
+def history_record(
+    opt: Optimizer, losses: np.ndarray, elapsed: float, n_finite: int
+) -> dict[str, float]:
     """The history row of the iteration ``opt`` just told, whose batch scored ``losses (n,)``
-    (NaN/inf left out of ``batch_mean``/``batch_min``); ``elapsed``: seconds since the start.
-    The loop's keys come first, then the method's metrics (the loop's win a clash)."""
+    (NaN/inf left out of ``batch_mean``/``batch_min``), ``n_finite`` of them finite
+    (:func:`finite_rows`); ``elapsed``: seconds since the start. The loop's keys come first,
+    then the method's metrics (the loop's win a clash)."""
     finite = losses[np.isfinite(losses)]
     record = {
         "iteration": float(opt.n_iters),
@@ -76,6 +122,7 @@ def history_record(opt: Optimizer, losses: np.ndarray, elapsed: float) -> dict[s
         "batch_min": float(finite.min()) if finite.size else float("nan"),
         "time": elapsed,
         "evals_per_s": opt.n_evals / elapsed if elapsed > 0 else float("nan"),
+        "n_finite": float(n_finite),
     }
     record.update((k, v) for k, v in opt.metrics.items() if k not in record)
     return record
@@ -101,7 +148,7 @@ def minimize(
             treated as the worst loss seen.
         x0: start, shape ``(d,)``.
         method: a key of ``zg.OPTIMIZERS``.
-        budget: maximum number of rows passed to ``fn`` in total (>= 1).
+        budget: maximum number of rows passed to ``fn`` in total, at least one batch.
         seed: seeds the optimizer.
         bounds: optional box ``(lower, upper)``.
         callback: ``callback(optimizer, record)`` after every iteration; return ``True`` to stop.
@@ -117,31 +164,46 @@ def minimize(
     opt = restored
     if opt is None:
         opt = make_optimizer(method, x0, seed, bounds, budget=budget, **config)
+    check_budget(opt, budget)
+    n_start = opt.n_evals
     history: list[dict[str, float]] = []
     start = time.perf_counter() - elapsed
-    stopped = False
+    stopped, n_finite = False, 0
     while not stopped:
         X = opt.ask()
         if not fits(opt.n_evals, X.shape[0], budget):
             break
         losses = evaluate(fn, X)
+        ok = int(finite_rows(fn, losses).sum())
         opt.tell(X, losses)
-        history.append(history_record(opt, losses, time.perf_counter() - start))
+        n_finite += ok
+        history.append(history_record(opt, losses, time.perf_counter() - start, ok))
         stopped = callback is not None and bool(callback(opt, history[-1]))
-    x, loss, n_evals = _measure_recommendation(fn, opt, budget)
-    return Result(x, loss, n_evals, history, opt, stopped)
+    x, loss, n_evals, ok = _measure_recommendation(fn, opt, budget)
+    res = Result(x, loss, n_evals, history, opt, stopped, n_finite + ok)
+    if res.n_finite == 0 and n_evals > n_start:
+        warnings.warn(no_finite_message(n_evals - n_start), NoFiniteLossWarning, stacklevel=2)
+    return res
+
+
+def no_finite_message(n_evals: int) -> str:
+    """What ``n_evals`` evaluations without one finite loss tell the user."""
+    return f"no finite loss in {n_evals} evaluations (each NaN/inf or diverged); {NO_FINITE_HINT}"
 
 
 def _measure_recommendation(
     fn: Callable[[np.ndarray], Any], opt: Optimizer, budget: int
-) -> tuple[np.ndarray, float, int]:
-    """``(x (d,), loss, n_evals)``: the better of the best sample and the recommendation, which
-    is evaluated once more if the budget leaves room (so ``loss`` was measured at ``x``)."""
-    x, loss, n_evals = opt.best_x.copy(), opt.best_loss, opt.n_evals
+) -> tuple[np.ndarray, float, int, int]:
+    """``(x (d,), loss, n_evals, n_finite)``: the better of the best sample and the
+    recommendation, which is evaluated once more if the budget leaves room (so ``loss`` was
+    measured at ``x``); ``n_finite``: 1 if that evaluation was finite (:func:`finite_rows`)."""
+    x, loss, n_evals, ok = opt.best_x.copy(), opt.best_loss, opt.n_evals, 0
     if n_evals < budget:
         rec = opt.recommendation
-        rec_loss = float(evaluate(fn, rec[None, :])[0])
+        y = evaluate(fn, rec[None, :])
+        ok = int(finite_rows(fn, y)[0])
+        rec_loss = float(y[0])
         n_evals += 1
         if np.isfinite(rec_loss) and rec_loss <= loss:
             x, loss = rec, rec_loss
-    return x, float(loss), n_evals
+    return x, float(loss), n_evals, ok

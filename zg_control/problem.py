@@ -25,6 +25,12 @@ class Problem:
         x0: start, shape ``(d,)``.
         bounds: ``None`` or ``(low, high)``, each a scalar or shape ``(d,)``.
         close: called by :meth:`close` to release what ``fn`` holds (threads, simulators).
+
+    Attributes:
+        last_diverged: ``(n,)`` bool, the rows of the latest call whose loss stands in for an
+            evaluation that failed (an :class:`~zg_control.sim.objective.Objective`'s diverged
+            episodes score a finite worst case); a function flags none. ``zg.minimize`` counts
+            them as not finite (``Result.n_finite``).
     """
 
     def __init__(
@@ -40,6 +46,7 @@ class Problem:
             raise ValueError(f"x0 must be a non-empty 1-D array, got shape {self.x0.shape}")
         self.bounds = bounds
         self._close = close
+        self.last_diverged = np.zeros(0, dtype=bool)
 
     @property
     def dim(self) -> int:
@@ -48,6 +55,7 @@ class Problem:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Losses of ``X (n, d)``, shape ``(n,)``."""
+        self.last_diverged = np.zeros(len(X), dtype=bool)
         return self.fn(X)
 
     def controls(self, x: np.ndarray) -> np.ndarray | None:

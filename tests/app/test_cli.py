@@ -155,6 +155,9 @@ def _bad_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     status = json.loads((busy / "run.json").read_text())
     status.update(status="running", pid=os.getppid())  # another live process on this host
     (busy / "run.json").write_text(json.dumps(status))
+    (tmp_path / "slider.xml").write_text(SLIDER)
+    (tmp_path / "losses.py").write_text(LOSSES)
+    mjcf = ["optimize", str(tmp_path / "slider.xml"), "--horizon", "10", "--no-render", "-q"]
     out = str(tmp_path / "new")
     return {
         "unknown env": (["optimize", "zg_control/Nope-v0", "--out", out], "unknown env id"),
@@ -183,6 +186,18 @@ def _bad_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "unknown flag": ([*KEYFRAME, "--bogus"], "unrecognized arguments: --bogus"),
         "bad flag type": ([*KEYFRAME, "--budget", "many"], "invalid int value: 'many'"),
         "render a function run": (["render", str(run)], "nothing to render"),
+        "unknown env option": ([*KEYFRAME, "--env-opt", "nonsense=1", "--out", out],
+            "unknown env option(s) nonsense for 'zg_control/Keyframe-v0'; valid: frame_skip"),
+        "knots without spline": (["optimize", "zg_control/Keyframe-v0", "--n-knots", "4", "--out",
+            out], "n_knots=4 is only used by the spline parameterization, not 'sequence'"),
+        "budget below a batch": ([*KEYFRAME, "--budget", "9", "--out", out],
+            "budget 9 is smaller than one batch of zerograds (16 rows)"),
+        "ray address without ray": ([*KEYFRAME, "--ray-address", "auto", "--out", out],
+            "ray_address='auto' needs the Ray backend: add --backend ray"),
+        "frame skip 0": ([*mjcf, "--loss", f"{tmp_path}/losses.py:reach", "--frame-skip", "0",
+            "--out", out], "frame_skip must be a positive integer, got 0"),
+        "loss of the wrong shape": ([*mjcf, "--loss", f"{tmp_path}/losses.py:wide", "--out", out],
+            "loss_fn must return shape (16,), got (16, 2)"),
     }  # fmt: skip
 
 
@@ -209,6 +224,9 @@ LOSSES = """import numpy as np
 
 def reach(traj):
     return np.abs(traj.qpos[:, -1, 0] - 0.5)
+
+def wide(traj):
+    return np.zeros((traj.n, 2))
 
 def broken(traj):
     if traj.n > 1:

@@ -48,9 +48,9 @@ def replay(task: Task, controls: np.ndarray) -> Trajectory:
     return Trajectory(qpos, qvel, ctrl, sensors, np.zeros(n, dtype=bool), task.dt)
 
 
-def gym_episode(env_id: str, actions: np.ndarray, seed: int = 0):
+def gym_episode(env_id: str, actions: np.ndarray, seed: int = 0, **make_kwargs):
     """Run one full episode; returns observations ``(T + 1, obs_dim)`` and rewards ``(T,)``."""
-    env = gym.make(env_id)
+    env = gym.make(env_id, **make_kwargs)
     obs, _ = env.reset(seed=seed)
     observations, rewards = [obs], []
     for t, a in enumerate(actions):
@@ -180,6 +180,28 @@ def test_search_beats_zero_controls(env_id: str, good_controls) -> None:
     good = good_controls[env_id][None]
     loss_zero, loss_good = task.loss(replay(task, np.vstack([zero, good])))
     assert loss_good < loss_zero
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_frame_skip_sets_physics_steps_per_control_step_and_keeps_the_horizon(env_id: str):
+    from zg_control.sim.objective import make_objective
+
+    task, default = make_task(env_id, frame_skip=2), make_task(env_id)
+    assert (task.frame_skip, task.horizon, task.dt) == (2, default.horizon, default.dt / 2)
+    actions = random_actions(env_id, seed=2)
+    _, rewards = gym_episode(env_id, actions, frame_skip=2)  # Gymnasium agrees with the task
+    traj = replay(task, actions[None].astype(np.float64))
+    assert task.loss(traj)[0] == pytest.approx(-sum(map(float, rewards)) / task.horizon, abs=1e-9)
+    assert gym.make(env_id, frame_skip=2).metadata["render_fps"] == round(1 / task.dt)
+    f = make_objective(env_id, frame_skip=2)  # what --frame-skip 2 runs
+    x = np.clip(actions.astype(np.float64).ravel(), *f.bounds)
+    assert f(x[None])[0] == task.loss(replay(task, f.decode(x)[None]))[0]
+    moved = [replay(t, actions[None].astype(np.float64)).qpos[0, -1] for t in (task, default)]
+    assert not np.array_equal(*moved)  # half the physics steps: another motion
+    f.close()
+    for make in (lambda: make_task(env_id, frame_skip=0), lambda: gym.make(env_id, frame_skip=0)):
+        with pytest.raises(ValueError, match="frame_skip must be a positive integer, got 0"):
+            make()
 
 
 def test_keyframe_hand_made_controls_hit_every_keyframe() -> None:

@@ -6,6 +6,8 @@ import mujoco
 import numpy as np
 import pytest
 
+import zg_control as zg
+from zg_control.loop import NoFiniteLossWarning
 from zg_control.problem import Problem
 from zg_control.sim.backends import DIVERGED_LOSS
 from zg_control.sim.gym_tasks import HopperTask
@@ -147,13 +149,34 @@ def test_task_object_is_used_as_is():
         (dict(env="/no/such/model.xml", loss_fn=final_x), "does not exist"),
         (dict(env="Ant-v5", contact_cost_weight=5e-4), "contact_cost_weight"),
         (dict(env=42), "env must be"),
-        (dict(env="Hopper-v5", healthy_reward_typo=1.0), "bad option"),
+        (dict(env="Hopper-v5", healthy_reward_typo=1.0),
+         r"unknown env option\(s\) healthy_reward_typo for 'Hopper-v5'; valid: .*healthy_reward,"),
         (dict(env="Pendulum-v1", backend="gymnasium", g_typo=1.0), "gym.make"),
+        (dict(env="zg_control/Jump-v0", nonsense=1),
+         r"unknown env option\(s\) nonsense for 'zg_control/Jump-v0'; valid: frame_skip, horizon$"),
+        (dict(env=mujoco.MjModel.from_xml_string(SLIDER), loss_fn=final_x, bogus=1),
+         "bogus for .*; valid: frame_skip, horizon, initial_qpos, initial_qvel, keyframe"),
+        (dict(env=mujoco.MjModel.from_xml_string(SLIDER), loss_fn=final_x, frame_skip=0),
+         "frame_skip must be a positive integer, got 0"),  # not silently 1
+        (dict(env="zg_control/Push-v0", frame_skip=-2), "frame_skip must be a positive integer"),
+        (dict(env="Hopper-v5", n_knots=8),
+         "n_knots=8 is only used by the spline parameterization, not 'sequence'; pass"),
     ],
-)
+)  # fmt: skip
 def test_bad_input_raises_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_objective(**kwargs)
+
+
+def test_an_objective_that_always_diverges_has_no_finite_episode():
+    def nan(traj):
+        return np.full(traj.n, np.nan)
+
+    f = make_objective(mujoco.MjModel.from_xml_string(SLIDER), loss_fn=nan, horizon=5)
+    with pytest.warns(NoFiniteLossWarning, match="no finite loss in 33 evaluations"):
+        res = zg.minimize(f, f.x0, "sa", budget=33, bounds=f.bounds)
+    assert res.n_finite == 0 and res.loss == DIVERGED_LOSS  # a stand-in, flagged as diverged
+    assert f.last_diverged.tolist() == [True]
 
 
 def test_wrong_x_shape_raises():

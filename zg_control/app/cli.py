@@ -1,13 +1,15 @@
 """The ``zg-control`` command (also ``python -m zg_control``); ``zg-control --help`` lists it all.
 
 Exit codes: 0 done (or stopped by ``--stop-after``), 1 the run failed, 2 bad input (the message
-names the problem and the fix), 130 interrupted by Ctrl-C (a checkpoint was written).
+names the problem and the fix), 130 interrupted by Ctrl-C (SIGINT) and 143 by SIGTERM (a
+checkpoint was written; ``zg-control resume`` continues).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -84,7 +86,7 @@ def cmd_resume(ns: argparse.Namespace) -> int:
 
 
 def cmd_render(ns: argparse.Namespace) -> int:
-    from ..sim.render import render_params
+    from ..sim.render import render
     from .runconfig import RunConfig, build_problem
 
     run_dir = Path(ns.run_dir)
@@ -107,7 +109,7 @@ def cmd_render(ns: argparse.Namespace) -> int:
             raise ValueError(f"{params}: x has shape {x.shape}, the run needs ({problem.dim},)")
         out = Path(ns.out) if ns.out else run_dir
         out.mkdir(parents=True, exist_ok=True)
-        res = render_params(
+        res = render(
             problem,
             x,
             out,
@@ -115,6 +117,7 @@ def cmd_render(ns: argparse.Namespace) -> int:
             width=ns.width or cfg.width,
             height=ns.height or cfg.height,
         )
+    print(res["trajectory"])
     print(res["video"])
     return 0
 
@@ -227,9 +230,10 @@ def _dispatch(ns: argparse.Namespace, verbose: bool) -> int:
         log.debug("details", exc_info=True)
         return 2
     except (RunInterrupted, KeyboardInterrupt) as err:
-        hint = f"; a checkpoint is kept, continue with: zg-control resume {err}" if str(err) else ""
-        log.error("zg-control: interrupted%s", hint)
-        return 130
+        out, signum = err.args if isinstance(err, RunInterrupted) else ("", signal.SIGINT)
+        hint = f"; a checkpoint is kept, continue with: zg-control resume {out}" if out else ""
+        log.error("zg-control: interrupted by %s%s", signal.Signals(signum).name, hint)
+        return 128 + signum
     except Exception as err:  # one clear line; the traceback with -v
         log.error(
             "zg-control %s: failed: %s: %s%s",

@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   zg-control optimize zg_control/Keyframe-v0 --parameterization spline --n-knots 8 --budget 2000
   zg-control optimize robot.xml --loss my_losses.py:reach --method cmaes --opt sigma=0.2
   zg-control optimize --config run.toml --seed 3          (flags override the file)
+  zg-control optimize HalfCheetah-v5 --backend ray --ray-address auto   (after `ray start`)
   zg-control resume runs/Keyframe-v0-zerograds-s0-...     (after Ctrl-C, or --budget to extend)
   zg-control render runs/Keyframe-v0-zerograds-s0-...
   zg-control minimize rosenbrock --dim 10 --budget 3000
@@ -88,10 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=int, default=S, help="dimension (default: the function's)")
     _method_args(p)
     _resume_args(sub.add_parser("resume", help="continue a run from its directory"))
-    p = sub.add_parser("render", help="replay saved parameters to a video and a still strip")
+    p = sub.add_parser(
+        "render", help="replay saved parameters to a video, a still strip and trajectory.npz"
+    )
     p.add_argument("run_dir", help="a directory written by zg-control optimize")
     p.add_argument("--params", help="npz with x (default RUN_DIR/best.npz)")
-    p.add_argument("--out", help="directory for video + strip (default RUN_DIR)")
+    p.add_argument("--out", help="directory for video, strip, trajectory (default RUN_DIR)")
     p.add_argument("--width", type=int, help="video pixels (default: the run's)")
     p.add_argument("--height", type=int, help="video pixels (default: the run's)")
     _common(p)
@@ -147,7 +150,21 @@ def _episode_args(p: argparse.ArgumentParser) -> None:
         help="how episodes run: mujoco.rollout threads, Gymnasium's step loop, or Ray workers "
         "(default native)",
     )
-    p.add_argument("--nthread", type=int, default=S, help="simulation threads (default all)")
+    p.add_argument(
+        "--nthread",
+        type=int,
+        default=S,
+        help="simulation threads (default all; with --backend ray: per worker, default 1)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=S,
+        dest="ray_address",
+        metavar="ADDRESS",
+        help="with --backend ray: the cluster to join, 'auto' (the one `ray start` began on "
+        "this machine) or HEAD_HOST:PORT; 'local' starts a new Ray here (default: as ray.init, "
+        "$RAY_ADDRESS or the cluster started here, else a local Ray)",
+    )
     p.add_argument(
         "--no-render",
         action="store_false",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,14 @@ def plot_history(
         plt.close(fig)
         tmp.unlink(missing_ok=True)
     return path
+
+
+def plot_run(
+    history: list[dict[str, Any]], path: str | os.PathLike, title: str = ""
+) -> Path | None:
+    """:func:`plot_history`, but a failure is logged, not raised: a plot never costs a run."""
+    try:
+        return plot_history(history, path, title=title)
+    except Exception as err:
+        logging.getLogger("zg_control").warning("could not write %s: %s", Path(path).name, err)
+        return None

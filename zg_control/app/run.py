@@ -6,11 +6,12 @@
 
 The loop is :func:`zg_control.minimize` itself (so a run equals ``zg.minimize`` on the same
 problem); the run adds, as a callback after every iteration, a progress bar, a row of
-``history.csv``, an atomic checkpoint every ``checkpoint_every`` iterations and Ctrl-C handling
-(finish the iteration, checkpoint, stop), then writes the files of a run directory
-(:mod:`zg_control.app.rundir`). Resuming from a checkpoint continues bit-identically to the
-uninterrupted run with the same budget; ``config.json`` keeps every method option, so e.g. the
-budget-aware defaults of the first budget stay as they were when one extends it.
+``history.csv``, an atomic checkpoint every ``checkpoint_every`` iterations (``run.json`` then
+counts its episodes) and Ctrl-C / SIGTERM handling (finish the iteration, checkpoint, stop),
+then writes the files of a run directory (:mod:`zg_control.app.rundir`). Resuming from a
+checkpoint continues bit-identically to the uninterrupted run with the same budget;
+``config.json`` keeps every method option, so e.g. the budget-aware defaults of the first
+budget stay as they were when one extends it.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import os
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..loop import Result, fits, minimize
+from ..loop import NoFiniteLossWarning, Result, check_budget, fits, minimize, no_finite_message
 from ..optimizers import Optimizer, make_optimizer
 from . import rundir
 from .runconfig import RunConfig, build_problem
@@ -35,7 +37,8 @@ log = logging.getLogger("zg_control")
 
 
 class RunInterrupted(Exception):
-    """Ctrl-C: the run wrote a checkpoint (or kept its last one) and stopped."""
+    """Ctrl-C or SIGTERM: the run wrote a checkpoint (or kept its last one) and stopped.
+    ``args``: the run directory ("" without one) and the signal's number."""
 
 
 @dataclasses.dataclass
@@ -71,7 +74,7 @@ class Run:
             raise
         self.history: list[dict[str, Any]] = []
         self.elapsed0 = 0.0
-        self.interrupted = False
+        self.interrupted = 0  # the signal that asked to stop, once one did
         self._t0 = time.perf_counter()
         self._ckpt_iter = 0
 
@@ -88,6 +91,7 @@ class Run:
         if self.out is not None:
             state = (self.config.to_dict(), self.opt, self.problem, self.history, self.elapsed())
             rundir.save_checkpoint(self.out, *state)
+            self.set_status("running", checkpoint_iteration=self.opt.n_iters)
         self._ckpt_iter = self.opt.n_iters
 
     def load_checkpoint(self) -> None:
@@ -97,16 +101,18 @@ class Run:
     def elapsed(self) -> float:
         return self.elapsed0 + (time.perf_counter() - self._t0)
 
-    def _on_sigint(self, signum: int, frame: Any) -> None:
+    def _on_signal(self, signum: int, frame: Any) -> None:
         if self.interrupted:
             raise KeyboardInterrupt
-        self.interrupted = True
-        log.warning("Ctrl-C: finishing this iteration, then writing a checkpoint (again: abort)")
+        self.interrupted = signum
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        log.warning("%s: finishing this iteration, then writing a checkpoint (again: abort)", name)
 
     def execute(self, stop_after: int | None = None) -> RunResult:
         """Run to the budget (or ``stop_after`` episodes), then finish the files."""
         main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, self._on_sigint) if main else None
+        stops = (signal.SIGINT, signal.SIGTERM) if main else ()
+        previous = {s: signal.signal(s, self._on_signal) for s in stops}
         self._t0 = time.perf_counter()
         try:
             res = self._minimize(stop_after)
@@ -117,13 +123,14 @@ class Run:
             self.set_status("interrupted", checkpoint_iteration=self._ckpt_iter)
             if self.out is not None:
                 self._plot()
-            raise RunInterrupted("" if self.out is None else str(self.out)) from None
+            out = "" if self.out is None else str(self.out)
+            raise RunInterrupted(out, int(self.interrupted or signal.SIGINT)) from None
         except Exception as err:
             self.set_status("failed", error=f"{type(err).__name__}: {err}")
             raise
         finally:
-            if main:
-                signal.signal(signal.SIGINT, previous)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
             self.problem.close()
 
     def _minimize(self, stop_after: int | None) -> Result:
@@ -134,17 +141,14 @@ class Run:
             csv = rundir.HistoryCSV(self.path("history.csv"), self.history)
             self.set_status("running")
         kw = {"bounds": p.bounds, "restored": self.opt, "elapsed": self.elapsed()}
-        with _Callbacks(self, csv, stop_after) as callback:
+        with _Callbacks(self, csv, stop_after) as callback, warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoFiniteLossWarning)  # _finish says it for the run
             return minimize(p, p.x0, cfg.method, cfg.budget, cfg.seed, callback=callback, **kw)
 
     def _plot(self) -> Path | None:
-        from .plots import plot_history
+        from .plots import plot_run
 
-        try:
-            return plot_history(self.history, self.path("loss.png"), title=self.config.name)
-        except Exception as err:  # a plot must never cost the run
-            log.warning("could not write loss.png: %s", err)
-            return None
+        return plot_run(self.history, self.path("loss.png"), title=self.config.name)
 
     def _finish(self, res: Result) -> RunResult:
         cfg, wall = self.config, self.elapsed()
@@ -153,6 +157,10 @@ class Run:
         summary.update(budget=cfg.budget, dim=int(res.x.size), n_evals=res.n_evals)
         summary.update(iterations=self.opt.n_iters, best_loss=res.loss, time=wall)
         summary["evals_per_s"] = res.n_evals / wall if wall > 0 else None
+        earlier = self.history[: len(self.history) - len(res.history)]  # rows before a resume
+        summary["n_finite"] = res.n_finite + int(sum(h.get("n_finite", 1) for h in earlier))
+        if summary["n_finite"] == 0:
+            log.warning("%s", no_finite_message(res.n_evals))
         result = RunResult(status, res.x, res.loss, res.n_evals, self.history, self.out, summary)
         if self.out is None:
             return result
@@ -164,7 +172,8 @@ class Run:
             )
             return result
         self._write_results(res, summary, plotted)
-        log.info("done: best loss %.6g after %d episodes; in %s", res.loss, res.n_evals, self.out)
+        best = f"best loss {res.loss:.6g}" if summary["n_finite"] else "no finite loss"
+        log.info("done: %s after %d episodes; in %s", best, res.n_evals, self.out)
         return result
 
     def _write_results(self, res: Result, summary: dict[str, Any], plotted: bool) -> None:
@@ -176,31 +185,15 @@ class Run:
         if plotted:
             files["loss_plot"] = "loss.png"
         if self.config.env is not None and self.config.render:
-            files.update(self._render(res.x, summary))
+            files.update(rundir.write_video(self.out, self.problem, self.config, res.x, summary))
         self.set_status("completed")
         summary["files"] = files
         rundir.write_json(self.path("summary.json"), summary)  # last: marks completion
 
-    def _render(self, x: np.ndarray, summary: dict[str, Any]) -> dict[str, str]:
-        from ..sim.render import RenderUnavailable, render_params
-
-        cfg = self.config
-        try:
-            out = render_params(
-                self.problem, x, self.out, env=cfg.env, width=cfg.width, height=cfg.height
-            )
-        except Exception as err:  # a video must never cost the run
-            msg = str(err) if isinstance(err, RenderUnavailable) else f"{type(err).__name__}: {err}"
-            log.warning("no video: %s (zg-control render %s retries)", msg, self.out)
-            summary["render_error"] = msg
-            return {}
-        summary.update(video_frames=out["frames"], gl_backend=out["backend"], fps=out["fps"])
-        return {"video": out["video"].name, "strip": out["strip"].name}
-
 
 class _Callbacks:
     """The run's ``zg.minimize`` callback: history row (and ``history.csv`` line), progress
-    bar, checkpoints, and the stop (``stop_after`` episodes, or Ctrl-C)."""
+    bar, checkpoints, and the stop (``stop_after`` episodes, Ctrl-C or SIGTERM)."""
 
     def __init__(self, run: Run, csv: rundir.HistoryCSV | None, stop_after: int | None):
         self.run, self.csv, self.stop_after = run, csv, stop_after
@@ -229,7 +222,7 @@ class _Callbacks:
         last = not fits(opt.n_evals, batch, run.config.budget)  # the next batch will not fit
         if stop or last or opt.n_iters % run.config.checkpoint_every == 0:
             run.save_checkpoint()
-        return stop
+        return bool(stop)
 
 
 # -------------------------------------------------------------------------- entry points
@@ -242,21 +235,30 @@ def start_run(
 ) -> RunResult:
     """Validate ``config``, build everything, then create ``out_dir`` and run.
 
-    Bad input raises ``ValueError`` before anything is written. ``stop_after``: stop (with a
-    checkpoint, status "stopped") once that many episodes are done. Raises
-    :class:`RunInterrupted` on Ctrl-C, after writing a checkpoint.
+    Bad input raises ``ValueError`` and leaves no run directory, whether found before anything
+    is written or on the first batch (e.g. a loss of the wrong shape: the files go again).
+    ``stop_after``: stop (with a checkpoint, status "stopped") once that many episodes are
+    done. Raises :class:`RunInterrupted` on Ctrl-C or SIGTERM, after writing a checkpoint.
     """
     config.validate()
     run = Run(config, out_dir, progress)
-    if run.out is not None:
-        try:
+    created = run.out is not None and not run.out.exists()
+    try:
+        check_budget(run.opt, config.budget)
+        if run.out is not None:
             rundir.prepare(run.out)
-        except ValueError:
-            run.problem.close()
-            raise
+    except ValueError:
+        run.problem.close()
+        raise
+    if run.out is not None:
         rundir.write_json(run.path("config.json"), config.to_dict())
         run.save_checkpoint()  # iteration 0: resumable from the start
-    return run.execute(stop_after)
+    try:
+        return run.execute(stop_after)
+    except ValueError:
+        if run.out is not None and run.opt.n_iters == 0:  # bad input the first batch showed
+            rundir.discard(run.out, created)
+        raise
 
 
 def resume_run(

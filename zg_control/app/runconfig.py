@@ -35,7 +35,9 @@ class RunConfig:
     """Everything that defines a run (see the module docstring); ``options`` are the method's.
 
     Exactly one of ``env`` (env id or MJCF path; a path needs ``loss``) and ``function``.
-    ``checkpoint_every`` counts iterations; ``width``/``height`` are the video's pixels.
+    ``checkpoint_every`` counts iterations; ``width``/``height`` are the video's pixels;
+    ``ray_address`` (``backend="ray"`` only): ``ray.init``'s address, ``"auto"``,
+    ``"HOST:PORT"`` of a running cluster's head, ``"local"``, or ``None`` (Ray's default).
     """
 
     env: str | None = None
@@ -51,6 +53,7 @@ class RunConfig:
     env_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     backend: str = "native"
     nthread: int | None = None
+    ray_address: str | None = None
     method: str = "zerograds"
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     budget: int = 2000
@@ -100,6 +103,11 @@ class RunConfig:
                 raise ValueError(f"{key} must be >= {low}, got {getattr(self, key)}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError(
+                f"ray_address={self.ray_address!r} needs the Ray backend: add --backend ray "
+                "(backend = 'ray'), or drop --ray-address"
+            )
         cfg = resolve_config(self.method, self._method_options(), self.budget)
         self.options = dataclasses.asdict(cfg)
         if self.env is not None and is_model_path(self.env):
@@ -211,5 +219,6 @@ def build_problem(config: RunConfig) -> Problem:
         frame_skip=config.frame_skip,
         nthread=config.nthread,
         seed=config.seed,
+        backend_options={"address": config.ray_address} if config.backend == "ray" else None,
         **config.env_options,
     )

@@ -10,6 +10,9 @@
 ``best.npz``       ``x (d,)``, ``loss``, ``n_evals``, ``final``, ``controls (T, nu)`` if any
 ``loss.png``       :func:`zg_control.app.plots.plot_history`
 ``video.mp4``      (or ``.gif``) and ``strip.png``: :mod:`zg_control.sim.render`
+``trajectory.npz`` the replayed episode: ``qpos``, ``qvel``, ``ctrl``, ``time``, ``dt``, ``x``,
+                   ``qpos_names``, ``ctrl_names`` (:mod:`zg_control.sim.render`; written
+                   even when no OpenGL is found)
 ``summary.json``   written last: a run is complete iff it exists
 =================  ==========================================================================
 """
@@ -17,7 +20,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,8 @@ import numpy as np
 
 from . import checkpoint
 from .checkpoint import atomic_write, atomic_write_text
+
+log = logging.getLogger("zg_control")
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -85,6 +92,24 @@ def write_best(
     if controls is not None:
         arrays["controls"] = np.asarray(controls)
     atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def write_video(out: Path, problem: Any, config: Any, x: np.ndarray, summary: dict) -> dict:
+    """``trajectory.npz``, ``video.mp4`` (or ``.gif``) and ``strip.png`` of ``x (d,)`` on
+    ``problem`` (the env of ``config``, a RunConfig), with their details in ``summary``; a
+    failure is logged and kept in ``summary["render_error"]`` (a video never costs the run; the
+    trajectory is written before OpenGL is needed). Returns the files by role."""
+    from ..sim.render import RenderUnavailable, render
+
+    try:
+        video = render(problem, x, out, env=config.env, width=config.width, height=config.height)
+    except Exception as err:  # a video must never cost the run
+        msg = str(err) if isinstance(err, RenderUnavailable) else f"{type(err).__name__}: {err}"
+        log.warning("no video: %s (zg-control render %s retries)", msg, out)
+        summary["render_error"] = msg
+        return {"trajectory": "trajectory.npz"} if (out / "trajectory.npz").is_file() else {}
+    summary.update(video_frames=video["frames"], gl_backend=video["backend"], fps=video["fps"])
+    return {name: video[name].name for name in ("video", "strip", "trajectory")}
 
 
 RUN_KEYS = ("env", "function", "method", "seed", "parameterization")  # what a checkpoint must match
@@ -151,6 +176,14 @@ def prepare(out: Path) -> None:
             f"cannot write to output directory {out} ({err.strerror or err}); "
             "choose a writable --out"
         ) from None
+
+
+def discard(out: Path, created: bool) -> None:
+    """Remove what a run wrote to ``out``: the directory if the run ``created`` it, else its
+    contents (it was empty before)."""
+    shutil.rmtree(out, ignore_errors=True)
+    if not created:
+        out.mkdir(exist_ok=True)
 
 
 def check_resumable(out: Path, budget: int | None, old_budget: int) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import numbers
+import types
+import typing
 from typing import Any
+
+import numpy as np
 
 from .annealing import AnnealingConfig, SimulatedAnnealing
 from .base import Optimizer, OptimizerConfig
@@ -37,10 +43,36 @@ def make_config(name: str, **config: Any) -> OptimizerConfig:
             f"unknown option(s) {', '.join(unknown)} for method {name!r}; "
             f"valid options: {', '.join(sorted(fields))}"
         )
-    try:
-        return cfg_cls(**config)
-    except TypeError as err:  # e.g. a wrong type that __post_init__ did not catch
-        raise ValueError(f"bad option for method {name!r}: {err}") from err
+    hints = typing.get_type_hints(cfg_cls)
+    for key, value in config.items():
+        if not _is_a(value, hints[key]):
+            raise ValueError(
+                f"option {key}={value!r} for method {name!r}: expected {_type_name(hints[key])}"
+            )
+    return cfg_cls(**config)
+
+
+def _is_a(value: Any, hint: Any) -> bool:
+    """``value`` fits the annotation ``hint`` (a field type of a config dataclass); ints pass
+    for floats, bools for neither."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_is_a(value, h) for h in typing.get_args(hint))
+    if typing.get_origin(hint) is collections.abc.Callable:
+        return callable(value)
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    checks = {type(None): type(None), bool: (bool, np.bool_), str: str}
+    return hint not in checks or isinstance(value, checks[hint])
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(h) for h in typing.get_args(hint))
+    if typing.get_origin(hint) is collections.abc.Callable:
+        return "a callable"
+    return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))
 
 
 def resolve_config(

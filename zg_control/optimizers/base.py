@@ -5,6 +5,12 @@ An optimizer proposes a batch with :meth:`Optimizer.ask` and learns from its los
 point seen, and replaces non-finite losses by the worst finite loss seen so far (so NaN/inf is
 never reported as best and never poisons an update); each algorithm writes only ``_ask`` and
 ``_tell`` (cf. evosax's strategy template).
+
+The rule of ``tell``: it takes exactly the rows of the latest ``ask``, each once, in any order
+(the base class hands them to the method in the order asked), and each ``ask`` is told at most
+once. Every method can honour that (pycma needs its whole population, the antithetic and SPSA
+estimators the pairs they drew); anything else is a ``ValueError``. A batch that has not been
+told yet is part of :meth:`Optimizer.state_dict`, so it can be told after a resume.
 """
 
 from __future__ import annotations
@@ -41,6 +47,13 @@ def validate_x0(x0: Any) -> np.ndarray:
     if not np.all(np.isfinite(x)):
         raise ValueError("x0 must be finite (it contains NaN or inf)")
     return x
+
+
+def validate_seed(seed: Any) -> int:
+    """Return ``seed`` as an ``int >= 0`` or raise ``ValueError``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}; pass e.g. seed=0")
+    return int(seed)
 
 
 def validate_bounds(bounds: Any, d: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -88,7 +101,7 @@ class Optimizer(ABC):
                 f"{type(self).__name__} needs a {self.config_cls.__name__}, "
                 f"got {type(self.config).__name__}"
             )
-        self.seed = int(seed)
+        self.seed = validate_seed(seed)
         self.bounds = validate_bounds(bounds, self.dim)
         if self.bounds is not None:
             self.x0 = self.project(self.x0)
@@ -100,15 +113,23 @@ class Optimizer(ABC):
         self.worst_loss = -float("inf")
         self.metrics: dict[str, float] = {}
         self.last_finite = np.ones(0, dtype=bool)
+        self._asked: np.ndarray | None = None  # the batch of the latest ask, until told
+
+    @property
+    def batch_size(self) -> int:
+        """Rows of every :meth:`ask`."""
+        return int(self.config.batch_size)
 
     # ----------------------------------------------------------------- contract
     def ask(self) -> np.ndarray:
         """Propose the next batch. Returns shape ``(n, d)``."""
-        X = np.asarray(self._ask(), dtype=np.float64)
-        return X.reshape(-1, self.dim)
+        X = np.asarray(self._ask(), dtype=np.float64).reshape(-1, self.dim)
+        self._asked = X.copy()
+        return X
 
     def tell(self, X: Any, losses: Any) -> None:
-        """Learn from ``losses (n,)`` (NaN/inf allowed) of the rows of ``X (n, d)``."""
+        """Learn from ``losses (n,)`` (NaN/inf allowed) of ``X (n, d)``, the rows of the latest
+        :meth:`ask` in any order (the module docstring's rule; ``ValueError`` otherwise)."""
         X = np.asarray(X, dtype=np.float64)
         losses = np.asarray(losses, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.dim:
@@ -117,6 +138,8 @@ class Optimizer(ABC):
             raise ValueError(
                 f"tell: losses must have shape ({X.shape[0]},) to match X, got {losses.shape}"
             )
+        X, losses = self._as_asked(X, losses)
+        self._asked = None
         finite = np.isfinite(losses)
         self.n_evals += X.shape[0]
         self.n_iters += 1
@@ -132,6 +155,29 @@ class Optimizer(ABC):
         clean = np.where(finite, losses, self.worst_loss)
         self.last_finite = finite  # methods that prefer to drop bad rows can read the mask
         self._tell(X, clean)
+
+    def _as_asked(self, X: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``X (n, d)`` and ``losses (n,)`` in the order of the latest ask, or ``ValueError``
+        if ``X`` is not a permutation of its rows."""
+        asked = self._asked
+        if asked is not None and asked.shape == X.shape:
+            if np.array_equal(X, asked):
+                return X, losses
+            by_x, by_asked = np.lexsort(X.T[::-1]), np.lexsort(asked.T[::-1])
+            if np.array_equal(X[by_x], asked[by_asked]):
+                perm = np.empty(len(X), dtype=np.int64)
+                perm[by_asked] = by_x  # asked row by_asked[i] is X row by_x[i]
+                return X[perm], losses[perm]
+        if asked is None:
+            got = "no ask() pending (each ask is told once)"
+        elif len(X) != len(asked):
+            got = f"{len(X)} rows for the {len(asked)} asked"
+        else:
+            got = "rows that were not asked"
+        raise ValueError(
+            f"tell: X must be exactly the rows of the latest ask(), in any order; got {got}. "
+            "Call ask() before every tell() and pass all its rows back"
+        )
 
     @property
     def recommendation(self) -> np.ndarray:
@@ -169,6 +215,7 @@ class Optimizer(ABC):
             "best_x": self.best_x.copy(),
             "best_loss": self.best_loss,
             "worst_loss": self.worst_loss,
+            "asked": None if self._asked is None else self._asked.copy(),
             "algo": self._state(),
         }
 
@@ -185,6 +232,8 @@ class Optimizer(ABC):
         self.best_x = np.array(state["best_x"], dtype=np.float64)
         self.best_loss = float(state["best_loss"])
         self.worst_loss = float(state["worst_loss"])
+        asked = state.get("asked")
+        self._asked = None if asked is None else np.array(asked, dtype=np.float64)
         self._load_state(state["algo"])
 
     def _state(self) -> dict[str, Any]:

@@ -86,7 +86,6 @@ class CMAES(Optimizer):
         cfg = self.config
         self.diagonal = cfg.diagonal if cfg.diagonal is not None else self.dim > cfg.diagonal_above
         self.es = self._make_es()
-        self.batch_size = int(self.es.popsize)
         self._pending: tuple[np.ndarray, np.ndarray] | None = None  # (pheno, geno) of last ask
 
     def _make_es(self) -> cma.CMAEvolutionStrategy:
@@ -104,6 +103,11 @@ class CMAES(Optimizer):
             opts["bounds"] = [self.bounds[0].tolist(), self.bounds[1].tolist()]
         return cma.CMAEvolutionStrategy(self.x0.copy(), self.config.sigma, opts)
 
+    @property
+    def batch_size(self) -> int:
+        """pycma's population size ``popsize`` (lambda)."""
+        return int(self.es.popsize)
+
     def _randn(self, *shape: int) -> np.ndarray:
         """pycma's ``randn(lam, N)`` drawn from our generator. Shape ``shape``."""
         return self.rng.standard_normal(shape)
@@ -115,11 +119,6 @@ class CMAES(Optimizer):
         return self._pending[0]
 
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
-        if X.shape[0] != self.batch_size:
-            raise ValueError(
-                f"tell: CMA-ES needs the whole population of {self.batch_size} rows from ask(), "
-                f"got {X.shape[0]}"
-            )
         self.es.tell(list(X), losses.tolist())
         self._pending = None
         self.metrics.update(sigma=float(self.es.sigma), diagonal=float(self.diagonal))

@@ -11,6 +11,9 @@ optional baseline ``b`` (the batch mean). The estimate is handed to Adam (or SGD
 of ``theta``; ``theta`` is then projected onto the bounds. When bounds are given, the samples are
 clipped into the box before evaluation, so the method smooths ``f(clip(.))``.
 
+An estimate too large to square (losses near the float limit, e.g. from a simulation that
+diverged unnoticed) is not stepped on, so theta and Adam's moments stay finite.
+
 This is the paper's strongest baseline: the same sampling as ZeroGrads, but the gradient is
 rebuilt from scratch at every step (no surrogate, no memory beyond the optimizer's moments).
 """
@@ -120,23 +123,21 @@ class GaussianSmoothing(Optimizer):
         return self.project(self._theta_np() + offsets)
 
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
-        cfg = self.config
-        if self._eps is None or X.shape[0] != cfg.batch_size:
-            raise ValueError(
-                f"tell: expected the {cfg.batch_size} rows of the last ask(), got {X.shape[0]} "
-                "(call ask() before every tell())"
-            )
         sigma = self.sigma  # the value the pending batch was drawn with
-        grad = self.estimate_gradient(self._eps, losses)
+        with np.errstate(over="ignore", invalid="ignore"):  # losses near the float limit
+            grad = self.estimate_gradient(self._eps, losses)
+            grad_norm = float(np.linalg.norm(grad))
+            usable = bool(np.isfinite(np.square(grad)).all())  # Adam squares it
         self._eps = None
-        self.theta.grad = torch.from_numpy(grad)
-        self.torch_opt.step()
-        self.n_updates += 1
+        if usable:
+            self.theta.grad = torch.from_numpy(grad)
+            self.torch_opt.step()
+            self.n_updates += 1
         if self.bounds is not None:
             with torch.no_grad():
                 lo, hi = (torch.from_numpy(b) for b in self.bounds)
                 self.theta.copy_(torch.clamp(self.theta, lo, hi))
-        self.metrics.update(sigma=sigma, grad_norm=float(np.linalg.norm(grad)))
+        self.metrics.update(sigma=sigma, grad_norm=grad_norm)
 
     def estimate_gradient(self, eps: np.ndarray, losses: np.ndarray) -> np.ndarray:
         """The smoothing gradient (module docstring) from directions ``eps`` ``(m, d)`` and

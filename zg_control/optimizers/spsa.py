@@ -13,7 +13,8 @@ IEEE TAES 34(3), 1998). ``D^{-1} = D`` for Rademacher entries.
 
 ``a`` defaults to Spall's calibration instead of a hard-coded gain: from the first non-zero
 gradient estimate ``g_0`` (no extra evaluations), ``a = first_step * (A + 1)^alpha / mean|g_0|``,
-so that the first step moves each coordinate by ``first_step`` on average.
+so that the first step moves each coordinate by ``first_step`` on average. A step that would
+leave theta non-finite (losses near the float limit) is not taken.
 """
 
 from __future__ import annotations
@@ -106,14 +107,11 @@ class SPSA(Optimizer):
 
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
         cfg = self.config
-        if self._delta is None or X.shape[0] != cfg.batch_size:
-            raise ValueError(
-                f"tell: expected the {cfg.batch_size} rows of the last ask(), got {X.shape[0]} "
-                "(call ask() before every tell())"
-            )
         m = self._delta.shape[0]
         _, c_k = self.gains(self.k)
-        grad = ((losses[:m] - losses[m:]) / (2.0 * c_k)) @ self._delta / m
+        with np.errstate(over="ignore", invalid="ignore"):  # losses near the float limit
+            grad = ((losses[:m] - losses[m:]) / (2.0 * c_k)) @ self._delta / m
+            grad_norm = float(np.linalg.norm(grad))
         self._delta = None
         if self.a is None:
             scale = float(np.mean(np.abs(grad)))
@@ -121,9 +119,12 @@ class SPSA(Optimizer):
                 self.a = cfg.first_step * (self.A + 1) ** cfg.alpha / scale
         a_k, _ = self.gains(self.k)
         if a_k is not None:
-            self.theta = self.project(self.theta - a_k * grad)
-            self.k += 1  # the gain sequences only advance once steps are being taken
-        self.metrics.update(a_k=float(a_k or 0.0), c_k=c_k, grad_norm=float(np.linalg.norm(grad)))
+            with np.errstate(over="ignore", invalid="ignore"):
+                theta = self.project(self.theta - a_k * grad)
+            if np.isfinite(theta).all():  # a step that overflows is not taken
+                self.theta = theta
+                self.k += 1  # the gain sequences only advance once steps are being taken
+        self.metrics.update(a_k=float(a_k or 0.0), c_k=c_k, grad_norm=grad_norm)
 
     def _recommendation(self) -> np.ndarray:
         return self.theta

@@ -14,6 +14,7 @@ is the task's (``-return / horizon`` for the registered tasks); diverged episode
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import gymnasium as gym
@@ -21,6 +22,7 @@ import mujoco
 import numpy as np
 
 from ..problem import Problem
+from ._validate import positive_int
 from .backends import BACKENDS, diverged_loss
 from .model_task import ModelTask, is_model_path
 from .parameterization import PARAMETERIZATIONS, ctrl_bounds, make_parameterization
@@ -48,7 +50,6 @@ class Objective(Problem):
         self.parameterization, self.task, self.horizon = parameterization, task, int(horizon)
         self.backend: str = runner.name
         self.n_episodes = 0
-        self.last_diverged = np.zeros(0, dtype=bool)
 
     def _check(self, X: Any) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
@@ -138,26 +139,24 @@ def make_objective(
         parameterization: one of ``"sequence"``, ``"spline"`` (needs ``n_knots``; ``interp``
             ``"zero"``/``"linear"``/``"cubic"``), ``"policy"`` (MLP with ``hidden`` layers).
         backend: ``"native"`` (threads; ``nthread``, default all CPUs), ``"gymnasium"`` (any env
-            id, sequential) or ``"ray"`` (``backend_options``: ``num_workers``, ``address``, ...;
-            ``nthread`` is per worker).
+            id, sequential) or ``"ray"`` (``backend_options`` of
+            :class:`~zg_control.sim.backends.ray_backend.RayBackend`: ``address``,
+            ``num_workers``, ``max_restarts``, ``max_retries``, ``restart_timeout``; ``nthread``
+            is per worker).
         horizon: control steps; default the task's (100 for the Gymnasium v5 tasks), else 100.
             The Gymnasium backend's ``TimeLimit`` is set to it.
         loss_fn: ``Trajectory -> (n,)``, only with an ``MjModel`` or path.
-        frame_skip: physics steps per control step (default: the env's, or 1 for a model).
+        frame_skip: physics steps per control step, ``>= 1`` (default: the env's, or 1 for a
+            model); the horizon still counts control steps (the env cards say more).
         seed: seed of ``x0`` (policy initialisation).
         **task_kwargs: for the task factory and ``gym.make`` (``reset_seed``, reward weights), or
             ``ModelTask``'s ``initial_qpos``, ``initial_qvel``, ``keyframe``.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
-    if parameterization not in PARAMETERIZATIONS:
-        raise ValueError(
-            f"unknown parameterization {parameterization!r}; choose one of {PARAMETERIZATIONS}"
-        )
+    frame_skip = _check_args(backend, parameterization, n_knots, frame_skip)
     try:
         task, gym_runner = _resolve(env, backend, horizon, loss_fn, frame_skip, task_kwargs)
     except TypeError as err:  # an option the task factory or gym.make does not take
-        raise ValueError(f"bad option for env {env!r}: {err}") from err
+        raise ValueError(_bad_option(env, task_kwargs, err)) from err
     horizon, low, high, obs_dim = _spaces(task, gym_runner)
     runner = gym_runner
     if runner is None:
@@ -171,6 +170,22 @@ def make_objective(
         runner.close()
         raise
     return Objective(runner, param, task, horizon, seed)
+
+
+def _check_args(backend: str, parameterization: str, n_knots: Any, frame_skip: Any) -> Any:
+    """Check :func:`make_objective`'s arguments (``ValueError``); ``frame_skip`` as an int."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    if parameterization not in PARAMETERIZATIONS:
+        raise ValueError(
+            f"unknown parameterization {parameterization!r}; choose one of {PARAMETERIZATIONS}"
+        )
+    if n_knots is not None and parameterization != "spline":
+        raise ValueError(
+            f"n_knots={n_knots} is only used by the spline parameterization, not "
+            f"{parameterization!r}; pass parameterization='spline' (CLI: -p spline) or drop it"
+        )
+    return None if frame_skip is None else positive_int("frame_skip", frame_skip)
 
 
 def _native_runner(task: Task, backend: str, nthread: int | None, options: dict[str, Any]):
@@ -262,3 +277,25 @@ def _gym_env(env: str, kw: dict[str, Any]):
     gym_kwargs = dict(kw if gym_kwargs is None else gym_kwargs)
     gym_kwargs.pop("horizon", None)
     return task, GymBackend(env, horizon=horizon, reset_seed=reset_seed, gym_kwargs=gym_kwargs)
+
+
+def _bad_option(env: Any, options: dict[str, Any], err: TypeError) -> str:
+    """The message for task ``options`` refused by ``env``'s task or ``gym.make``, naming the
+    valid ones: its task's constructor parameters (a Gymnasium env's, plus ``reset_seed``)."""
+    valid = None
+    if isinstance(env, mujoco.MjModel) or is_model_path(env):
+        valid = _parameters(ModelTask)
+    elif isinstance(env, str) and _gym_known(env):
+        cls = gym.envs.registration.load_env_creator(gym.spec(env).entry_point)
+        task_cls = getattr(cls, "task_class", None)
+        valid = _parameters(task_cls) if task_cls else _parameters(cls) | {"reset_seed"}
+    unknown = ", ".join(sorted(set(options) - (valid or set())))
+    if valid is None or not unknown:
+        return f"bad option for env {env!r}: {err}"
+    valid = sorted((valid | {"horizon"}) - {"model_or_path", "loss_fn"})
+    return f"unknown env option(s) {unknown} for {env!r}; valid: {', '.join(valid)}"
+
+
+def _parameters(cls: type) -> set[str]:
+    """Keyword parameters of ``cls``'s constructor, without ``**kwargs``."""
+    return {n for n, p in inspect.signature(cls).parameters.items() if p.kind != p.VAR_KEYWORD}

@@ -165,6 +165,10 @@ class ZeroGrads(Optimizer):
             value, grad = self.surrogate.value_and_grad(self.theta.detach().numpy())
             if k == 0:
                 self.last_gradient = grad.copy()
+            with np.errstate(over="ignore"):
+                huge = not np.isfinite(np.square(grad)).all()
+            if huge:
+                break  # losses near the float limit: Adam's moments would overflow to NaN
             self.theta.grad = torch.from_numpy(grad)
             self.theta_opt.step()
             self._project_theta()

@@ -100,18 +100,39 @@ class Standardisation:
     """Targets ``t = (y - mean) / std`` under the locality weights, and the way back.
 
     ``mean`` and ``std`` are the weighted mean and standard deviation of the buffer's losses
-    (``std = 1`` when they are all equal).
+    (``std = 1`` when they are all equal). Losses so large that their squares overflow (a
+    simulator that diverged without being caught returns such values, e.g. 1e300) are
+    standardised on ``y / max|y|`` instead, so ``mean``, ``std`` and the targets stay finite.
     """
 
     def __init__(self) -> None:
         self.mean, self.std = 0.0, 1.0
 
     def fit(self, y: Array, w: Array) -> Array:
-        """Set mean and std from ``y (m,)`` under weights ``w (m,)``; return ``t (m,)``."""
-        self.mean = weighted_sum(w, y)
-        var = weighted_sum(w, (y - self.mean) ** 2)
+        """Set mean and std from ``y (m,)`` (finite) under weights ``w (m,)``; return the
+        targets ``t (m,)``, finite."""
+        mean = weighted_sum(w, y)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked on the next line
+            var = weighted_sum(w, (y - mean) ** 2)
+        if not (math.isfinite(mean) and math.isfinite(var)):
+            return self._fit_scaled(y, w)
+        self.mean = mean
         self.std = math.sqrt(var) if var > 1e-24 else 1.0
         return (y - self.mean) / self.std
+
+    def _fit_scaled(self, y: Array, w: Array) -> Array:
+        """:meth:`fit` on ``z = y / c``, ``c = max|y|``; losses equal to 12 digits give zero
+        targets and ``std = 1``, as equal losses do in :meth:`fit`."""
+        c = float(abs(y).max())
+        z = y / c
+        mean = weighted_sum(w, z)
+        var = weighted_sum(w, (z - mean) ** 2)
+        self.mean = mean * c
+        if var > 1e-24:
+            self.std = math.sqrt(var) * c
+            return (z - mean) / math.sqrt(var)
+        self.std = 1.0
+        return z * 0.0
 
     def value(self, h: Any) -> Any:
         """A standardised value (float or array) in loss units."""
