@@ -4,12 +4,11 @@
     losses = f(X)                 # X: (n, f.dim); a row per episode
     traj = f.rollout(f.x0)        # one episode, e.g. to render
 
-``env`` is a registered env id (``zg_control.sim.gym_tasks``, ``zg_control.envs``, or any
-Gymnasium id with ``backend="gymnasium"``), an ``MjModel`` or MJCF path with ``loss_fn`` (a
-:class:`~zg_control.sim.model_task.ModelTask`), or a :class:`~zg_control.sim.task.Task`. The loss
-is the task's (``-return / horizon`` for the registered tasks); diverged episodes score
-:data:`~zg_control.sim.backends.DIVERGED_LOSS` and are flagged in ``last_diverged``. An
-:class:`Objective` is a :class:`~zg_control.problem.Problem`, so runs treat it like a function.
+``env``: a registered env id (``zg_control.sim.gym_tasks``, ``zg_control.envs``, any Gymnasium
+id with ``backend="gymnasium"``), an ``MjModel`` or MJCF path with ``loss_fn`` (a ``ModelTask``),
+or a ``Task``. The loss is the task's (``-return / horizon`` for the registered tasks); diverged
+episodes score ``DIVERGED_LOSS`` and are flagged in ``last_diverged``. An :class:`Objective` is
+a :class:`~zg_control.problem.Problem`, so runs treat it like a function.
 """
 
 from __future__ import annotations
