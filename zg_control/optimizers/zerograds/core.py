@@ -78,7 +78,7 @@ class ZeroGrads(Optimizer):
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
         self.last_gradient = np.zeros(self.dim)
-        self._pending: tuple[np.ndarray, np.ndarray] | None = None  # (evaluated X, clean X)
+        self._clean: np.ndarray | None = None  # the latest ask's rows before the inner noise
 
     def _make_surrogate(self) -> Surrogate:
         """The configured surrogate; "auto": the MLP while ``d <= buffer_size``, else ridge."""
@@ -148,7 +148,7 @@ class ZeroGrads(Optimizer):
         X_eval = X
         if c.inner_sigma > 0:
             X_eval = X + (c.inner_sigma * self.sigma) * self.rng.standard_normal(X.shape)
-        self._pending = (X_eval, X)
+        self._clean = X
         return X_eval
 
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
@@ -184,12 +184,11 @@ class ZeroGrads(Optimizer):
 
     def _training_rows(self, X: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, ...]:
         """The rows the surrogate learns from: the unperturbed samples of the latest ``ask``
-        when ``X (n, d)`` is its batch (nested smoothing), without the non-finite rows when
-        ``nonfinite="drop"``. Returns ``X_fit (k, d)`` and ``losses (k,)``."""
-        X_fit = X
-        if self._pending is not None and np.array_equal(self._pending[0], X):
-            X_fit = self._pending[1]
-        self._pending = None
+        (nested smoothing; the base class hands ``X (n, d)`` over as asked, in its order),
+        without the non-finite rows when ``nonfinite="drop"``. Returns ``X_fit (k, d)`` and
+        ``losses (k,)``."""
+        X_fit = X if self._clean is None else self._clean
+        self._clean = None
         if self.config.nonfinite == "drop" and not self.last_finite.all():
             X_fit, losses = X_fit[self.last_finite], losses[self.last_finite]
         return X_fit, losses
@@ -215,7 +214,7 @@ class ZeroGrads(Optimizer):
             "sigma": self.sigma,
             "base_sigma": self._base_sigma,
             "plateau": None if self.plateau is None else self.plateau.state_dict(),
-            "pending": None if self._pending is None else [a.copy() for a in self._pending],
+            "clean": None if self._clean is None else self._clean.copy(),
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
@@ -228,7 +227,5 @@ class ZeroGrads(Optimizer):
         self._base_sigma = float(state["base_sigma"])
         if self.plateau is not None:
             self.plateau.load_state_dict(state["plateau"])
-        pending = state["pending"]
-        self._pending = (
-            None if pending is None else (np.asarray(pending[0]), np.asarray(pending[1]))
-        )
+        clean = state["clean"]
+        self._clean = None if clean is None else np.asarray(clean, dtype=np.float64)
