@@ -7,15 +7,21 @@ import operator
 import numpy as np
 
 
-def positive_int(name: str, value: object) -> int:
-    """``value`` as an ``int >= 1``, or a ``ValueError`` naming ``name``."""
+def int_at_least(name: str, value: object, low: int) -> int:
+    """``value`` as an ``int >= low``, or a ``ValueError`` naming ``name``."""
     try:
         out = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if isinstance(value, bool) or out < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(value, bool) or out < low:
+        kind = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
     return out
+
+
+def positive_int(name: str, value: object) -> int:
+    """``value`` as an ``int >= 1``, or a ``ValueError`` naming ``name``."""
+    return int_at_least(name, value, 1)
 
 
 def ctrl_range(ctrl_low: np.ndarray, ctrl_high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,13 +20,12 @@ checkpoint.
 
 from __future__ import annotations
 
-import operator
 import os
 from typing import Any
 
 import numpy as np
 
-from .._validate import positive_int
+from .._validate import int_at_least, positive_int
 from ..task import Task, Trajectory
 from . import concat_trajectories
 from .ray_pool import ActorPool, WorkersLostError
@@ -62,17 +61,6 @@ class _Worker:
 
     def run(self, X: np.ndarray, parameterization) -> Trajectory:
         return self.backend.run(X, parameterization)
-
-
-def _count(name: str, value: object) -> int:
-    """``value`` as an ``int >= 0``, or a ``ValueError`` naming ``name``."""
-    try:
-        out = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if isinstance(value, bool) or out < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return out
 
 
 def _connect(ray, address: str | None, init_kwargs: dict[str, Any] | None) -> None:
@@ -118,8 +106,8 @@ class RayBackend:
         max_retries: int = 3,
         restart_timeout: float = 120.0,
     ):
-        max_restarts = _count("max_restarts", max_restarts)
-        max_retries = _count("max_retries", max_retries)
+        max_restarts = int_at_least("max_restarts", max_restarts, 0)
+        max_retries = int_at_least("max_retries", max_retries, 0)
         if address is not None and not isinstance(address, str):
             raise ValueError(f"address must be None, 'auto' or 'HOST:PORT', got {address!r}")
         if isinstance(restart_timeout, bool) or not (
