@@ -6,11 +6,13 @@ The public contract::
     opt = zg.make_optimizer(name, x0, seed=0, **config)   # name from zg.OPTIMIZERS
     X = opt.ask(); opt.tell(X, losses); opt.recommendation
     res = zg.minimize(fn, x0, method=name, budget=n_evals, seed=0, **config)
+    results = zg.minimize_many(fn, x0, method=name, budget=n_evals, seeds=[0, 1, 2])
     obj = zg.make_objective(env_id_or_mjcf, parameterization="spline")  # a zg.Problem
 """
 
 from __future__ import annotations
 
+from .lockstep import minimize_many
 from .loop import Result, minimize
 from .optimizers import OPTIMIZERS, Optimizer, OptimizerConfig, make_optimizer, resolve_config
 from .problem import Problem
@@ -32,5 +34,6 @@ __all__ = [
     "make_objective",
     "make_optimizer",
     "minimize",
+    "minimize_many",
     "resolve_config",
 ]

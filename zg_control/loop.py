@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from .optimizers import OPTIMIZERS, PEERS, Optimizer, make_optimizer
 from .optimizers.base import validate_x0
 
 Callback = Callable[[Optimizer, dict[str, float]], bool | None]
@@ -91,7 +91,8 @@ def check_budget(opt: Optimizer, budget: int) -> None:
     """``ValueError`` unless ``budget`` holds the first batch of ``opt`` (one that has not
     evaluated anything yet; a resumed optimizer may well end without another batch)."""
     if opt.n_evals == 0 and not fits(0, opt.batch_size, budget):
-        name = next((k for k, (cls, _) in OPTIMIZERS.items() if type(opt) is cls), "the method")
+        methods = {**OPTIMIZERS, **PEERS}.items()
+        name = next((k for k, (cls, _) in methods if type(opt) is cls), "the method")
         raise ValueError(
             f"budget {budget} is smaller than one batch of {name} ({opt.batch_size} rows), so "
             f"nothing would be optimized; pass a budget >= {opt.batch_size} or a smaller "
@@ -147,7 +148,8 @@ def minimize(
         fn: batched loss (e.g. a :class:`~zg_control.problem.Problem`); NaN/inf are allowed and
             treated as the worst loss seen.
         x0: start, shape ``(d,)``.
-        method: a key of ``zg.OPTIMIZERS``.
+        method: a key of ``zg.OPTIMIZERS``, or of ``zg_control.optimizers.PEERS`` (extra
+            ``[peers]``).
         budget: maximum number of rows passed to ``fn`` in total, at least one batch.
         seed: seeds the optimizer.
         bounds: optional box ``(lower, upper)``.
@@ -197,13 +199,25 @@ def _measure_recommendation(
     """``(x (d,), loss, n_evals, n_finite)``: the better of the best sample and the
     recommendation, which is evaluated once more if the budget leaves room (so ``loss`` was
     measured at ``x``); ``n_finite``: 1 if that evaluation was finite (:func:`finite_rows`)."""
-    x, loss, n_evals, ok = opt.best_x.copy(), opt.best_loss, opt.n_evals, 0
-    if n_evals < budget:
-        rec = opt.recommendation
-        y = evaluate(fn, rec[None, :])
-        ok = int(finite_rows(fn, y)[0])
-        rec_loss = float(y[0])
-        n_evals += 1
-        if np.isfinite(rec_loss) and rec_loss <= loss:
-            x, loss = rec, rec_loss
-    return x, float(loss), n_evals, ok
+    return _measure_many(fn, [opt], budget)[0]
+
+
+def _measure_many(
+    fn: Callable[[np.ndarray], Any], opts: list[Optimizer], budget: int
+) -> list[tuple[np.ndarray, float, int, int]]:
+    """:func:`_measure_recommendation` of every optimizer in ``opts``, the recommendations of
+    those with budget left evaluated in one call of ``fn``."""
+    todo = [i for i, opt in enumerate(opts) if opt.n_evals < budget]
+    recs = {i: opts[i].recommendation for i in todo}
+    y = evaluate(fn, np.stack([recs[i] for i in todo])) if todo else np.zeros(0)
+    ok = finite_rows(fn, y)
+    out = []
+    for i, opt in enumerate(opts):
+        x, loss, n_evals, n_ok = opt.best_x.copy(), opt.best_loss, opt.n_evals, 0
+        if i in recs:
+            j = todo.index(i)
+            rec_loss, n_ok, n_evals = float(y[j]), int(ok[j]), n_evals + 1
+            if np.isfinite(rec_loss) and rec_loss <= loss:
+                x, loss = recs[i], rec_loss
+        out.append((x, float(loss), n_evals, n_ok))
+    return out

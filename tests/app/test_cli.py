@@ -216,6 +216,14 @@ def test_each_bad_input_gives_one_clear_message_and_exit_2(tmp_path, capsys):
         assert json.loads((tmp_path / run / "run.json").read_text())["status"] == "completed"
 
 
+def test_a_peer_method_is_refused_with_the_reason_and_what_to_use(tmp_path, capsys):
+    out = tmp_path / "peer"
+    assert main([*KEYFRAME, "--method", "cmaes-sepcma", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "peer library's method, which the CLI cannot checkpoint" in err
+    assert "zg.minimize or experiments/compare.py" in err and not out.exists()
+
+
 SLIDER = """<mujoco><option timestep="0.01"/>
   <worldbody><body><joint name="x" type="slide" axis="1 0 0"/>
     <geom type="sphere" size="0.1" mass="1"/></body></worldbody>

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from compare_outputs import check_outputs
 
-from zg_control.bench.record import config_dict, load_runs
+from zg_control.bench.record import config_dict, load_runs, run_one
 from zg_control.bench.report import episodes_to
 from zg_control.bench.runner import resolve_options, run_comparison
 from zg_control.bench.suite import DEFAULT_TASKS, SUITE, get_task
@@ -37,16 +37,16 @@ def test_run_comparison_in_a_process_pool(tmp_path):
 
 
 def test_failed_runs_are_recorded_and_resume_skips_done_runs(tmp_path, monkeypatch):
-    import zg_control
+    from zg_control import lockstep
 
-    real = zg_control.minimize
+    real = lockstep.minimize_many
 
     def crash_sa(fn, x0, method, *args, **kwargs):  # e.g. a simulation that blew up
         if method == "sa":
             raise RuntimeError("simulated crash")
         return real(fn, x0, method, *args, **kwargs)
 
-    monkeypatch.setattr(zg_control, "minimize", crash_sa)
+    monkeypatch.setattr(lockstep, "minimize_many", crash_sa)
     kw = dict(out_dir=tmp_path, quick=True, workers=1, verbose=False)
     out = run_comparison(["toy"], ["sa", "random"], [0], **kw)
     runs = {r["method"]: r for r in load_runs(out / "runs.jsonl")}
@@ -54,7 +54,7 @@ def test_failed_runs_are_recorded_and_resume_skips_done_runs(tmp_path, monkeypat
     assert runs["sa"]["status"] == "failed" and "simulated crash" in runs["sa"]["error"]
     assert "Failed runs" in (out / "summary.md").read_text()
     n_lines = len((out / "runs.jsonl").read_text().splitlines())
-    monkeypatch.setattr(zg_control, "minimize", real)
+    monkeypatch.setattr(lockstep, "minimize_many", real)
     run_comparison(["toy"], ["sa", "random"], [0], **kw)
     lines = (out / "runs.jsonl").read_text().splitlines()
     assert len(lines) == n_lines + 1  # only the failed run was repeated, now without the crash
@@ -137,3 +137,18 @@ def test_get_task_resolve_options_and_thresholds():
     )
     curve = [[16, 3.0], [32, 1.0], [48, 0.5]]
     assert episodes_to(curve, 1.0) == 32 and episodes_to(curve, 0.1) == float("inf")
+
+
+@pytest.mark.parametrize("task", ["hopper-policy", "keyframe-spline"])
+def test_seeds_in_lockstep_record_what_each_run_alone_records(tmp_path, task):
+    """The runner runs a task's seeds together (zg.minimize_many); each record's outcome is
+    the one of the run alone, also where every seed starts elsewhere (a policy's weights)."""
+    out = run_comparison([task], ["zerograds"], [0, 1], out_dir=tmp_path, quick=True,
+                         workers=1, verbose=False)  # fmt: skip
+    runs = {r["seed"]: r for r in load_runs(out / "runs.jsonl")}
+    for seed, rec in runs.items():
+        alone = run_one(task, "zerograds", seed, rec["budget"], {}, True)
+        assert rec["lockstep"] == 2 and alone["lockstep"] == 1
+        assert rec["final_loss"] == alone["final_loss"] and rec["curve"] == alone["curve"]
+        assert rec["loss_x0"] == alone["loss_x0"]
+    assert runs[0]["loss_x0"] != runs[1]["loss_x0"] or task != "hopper-policy"

@@ -28,8 +28,13 @@ def coerce_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
     """``options`` of ``method`` coerced to the types of its config dataclass's fields;
     ``ValueError`` for unknown methods or options (the effective options, defaults and
     budget-aware ones, are :func:`zg_control.optimizers.resolve_config`'s)."""
-    from ..optimizers import OPTIMIZERS
+    from ..optimizers import OPTIMIZERS, PEERS
 
+    if method in PEERS:
+        raise ValueError(
+            f"{method!r} is a peer library's method, which the CLI cannot checkpoint; run it "
+            "with zg.minimize or experiments/compare.py --methods " + method
+        )
     if method not in OPTIMIZERS:
         raise ValueError(
             f"unknown method {method!r}; choose one of {', '.join(OPTIMIZERS)} (zg-control list)"

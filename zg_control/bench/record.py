@@ -1,5 +1,6 @@
-"""One run of a comparison and the record it leaves (:func:`run_one`), and reading the records
-back (:func:`load_runs`; is a recorded run the run planned now? :func:`same_config`).
+"""The runs of a comparison and the records they leave (:func:`run_one`; the seeds of one task
+and method in lockstep: :func:`run_seeds`), and reading the records back (:func:`load_runs`;
+is a recorded run the run planned now? :func:`same_config`).
 
 A record is one JSON line of ``runs.jsonl``: ``task``, ``kind``, ``dim``, ``method``, ``label``
 (a labelled variant's only), ``seed``, ``budget``, ``quick``, ``options`` (what the run was given
@@ -7,7 +8,8 @@ on top of the method's config defaults), ``config`` (the config's fields it ran 
 (a hash of the method's source), ``status`` (``"ok"`` or ``"failed"``, then with ``error``),
 ``final_loss``, ``loss_x0``, ``n_evals``, ``n_iters``, ``wall_time``, ``fn_time``,
 ``overhead_per_iter`` (median optimizer seconds per iteration, ``fn`` excluded), ``peak_rss_mb``
-(peak resident MB during the run), ``rss_before_mb`` (resident MB before it) and ``curve`` =
+(peak resident MB during the run), ``rss_before_mb`` (resident MB before it), ``lockstep`` (the
+number of runs made together, whose times are the group's divided by it) and ``curve`` =
 ``[[episodes, best loss], ...]``.
 """
 
@@ -148,9 +150,11 @@ def new_record(
     return {**rec, "options": options, "status": "failed"}
 
 
-def _measure(rec: dict[str, Any], problem: Any, method: str, seed: int) -> None:
-    """Run ``method`` on the built ``problem`` and add the outcome to ``rec``."""
-    from .. import minimize
+def _measure(recs: list[dict[str, Any]], problem: Any, x0s: list[Any], method: str) -> None:
+    """Run ``method`` from ``x0s`` on the built ``problem``, the seeds of ``recs`` in lockstep
+    (``zg.minimize_many``), and add each run's outcome to its record. The times of a group of
+    ``R`` runs are the group's divided by ``R``; ``lockstep`` says ``R``."""
+    from ..lockstep import minimize_many
 
     fn_times: list[float] = []  # one per call: the iterations, then the final evaluation
 
@@ -160,31 +164,34 @@ def _measure(rec: dict[str, Any], problem: Any, method: str, seed: int) -> None:
         fn_times.append(time.perf_counter() - t)
         return y
 
-    rss_before = _reset_peak_memory()
+    rss_before, R, first = _reset_peak_memory(), len(recs), recs[0]
     start = time.perf_counter()
-    res = minimize(
-        timed, problem.x0, method, rec["budget"], seed, bounds=problem.bounds, **rec["options"]
-    )
+    results = minimize_many(
+        timed, np.stack(x0s), method, first["budget"], [r["seed"] for r in recs],
+        bounds=problem.bounds, **first["options"],
+    )  # fmt: skip
     wall = time.perf_counter() - start
-    rec["config"] = dataclasses.asdict(res.optimizer.config)
-    rec["code"] = _source_hash(type(res.optimizer))
-    curve = [(h["n_evals"], h["best_loss"]) for h in res.history]
-    curve.append((float(res.n_evals), min(res.loss, curve[-1][1] if curve else np.inf)))
-    # optimizer time per iteration: the median is robust to first-call costs (lazy imports)
-    n = len(res.history)
-    steps = np.diff([0.0] + [h["time"] for h in res.history]) - np.asarray(fn_times[:n])
-    rec.update(
-        status="ok",
-        final_loss=res.loss,
-        n_evals=res.n_evals,
-        n_iters=n,
-        wall_time=wall,
-        fn_time=float(sum(fn_times)),
-        overhead_per_iter=float(np.median(steps)) if n else 0.0,
-        peak_rss_mb=_memory_mb()[1],
-        rss_before_mb=rss_before,
-        curve=_downsample(curve),
-    )
+    for rec, res in zip(recs, results, strict=True):
+        curve = [(h["n_evals"], h["best_loss"]) for h in res.history]
+        curve.append((float(res.n_evals), min(res.loss, curve[-1][1] if curve else np.inf)))
+        # optimizer time per iteration: the median is robust to first-call costs (lazy imports)
+        n = len(res.history)
+        steps = np.diff([0.0] + [h["time"] for h in res.history]) - np.asarray(fn_times[:n])
+        rec.update(
+            config=dataclasses.asdict(res.optimizer.config),
+            code=_source_hash(type(res.optimizer)),
+            status="ok",
+            final_loss=res.loss,
+            n_evals=res.n_evals,
+            n_iters=n,
+            wall_time=wall / R,
+            fn_time=float(sum(fn_times)) / R,
+            overhead_per_iter=float(np.median(steps)) / R if n else 0.0,
+            peak_rss_mb=_memory_mb()[1],
+            rss_before_mb=rss_before,
+            lockstep=R,
+            curve=_downsample(curve),
+        )
 
 
 def run_one(
@@ -198,22 +205,49 @@ def run_one(
 ) -> dict[str, Any]:
     """One run of ``method`` on the suite task ``task``; never raises. Returns its record (see
     the module's docstring); ``label`` names a variant (kept when it is not the method's name)."""
-    rec = new_record(task, method, seed, budget, options, quick, label)
+    return run_seeds(task, method, [seed], budget, options, quick, label)[0]
+
+
+def run_seeds(
+    task: str,
+    method: str,
+    seeds: list[int],
+    budget: int,
+    options: dict[str, Any],
+    quick: bool,
+    label: str | None = None,
+) -> list[dict[str, Any]]:
+    """The runs of ``method`` on ``task`` for every seed of ``seeds``, in lockstep (each run's
+    outcome is that of its own :func:`run_one`, bit for bit); never raises: an error fails
+    every run of the group. Returns one record per seed."""
+    recs = [new_record(task, method, s, budget, options, quick, label) for s in seeds]
     problem = None
     try:
         spec = get_task(task)
-        rec.update(kind=spec.kind, threshold_fixed=spec.threshold)
-        problem = spec.build(quick, seed)
-        rec["dim"] = problem.dim
-        rec["loss_x0"] = float(np.asarray(problem.fn(problem.x0[None]))[0])  # not charged
-        _measure(rec, problem, method, seed)
+        problem = spec.build(quick, seeds[0])
+        x0s = [problem.x0 if s == seeds[0] else _x0_of(spec, quick, s) for s in seeds]
+        for rec, x0 in zip(recs, x0s, strict=True):
+            rec.update(kind=spec.kind, threshold_fixed=spec.threshold, dim=problem.dim)
+            rec["loss_x0"] = float(np.asarray(problem.fn(x0[None]))[0])  # not charged
+        _measure(recs, problem, x0s, method)
     except Exception as err:  # recorded, not raised: one bad run must not stop the rest
-        rec["error"] = f"{type(err).__name__}: {err}"
-        rec["traceback"] = traceback.format_exc(limit=8)
+        for rec in recs:
+            rec.update(status="failed", error=f"{type(err).__name__}: {err}")
+            rec["traceback"] = traceback.format_exc(limit=8)
     finally:
         if problem is not None:
             try:
                 problem.close()
             except Exception:
                 pass
-    return rec
+    return recs
+
+
+def _x0_of(spec: Any, quick: bool, seed: int) -> np.ndarray:
+    """The start of seed ``seed`` on ``spec`` (a policy's initial weights depend on it; the
+    loss does not)."""
+    problem = spec.build(quick, seed)
+    try:
+        return problem.x0
+    finally:
+        problem.close()

@@ -3,9 +3,10 @@
 :func:`run_comparison` takes three steps: plan the runs (:func:`plan_runs`: each run's options,
 checked before anything runs; a run already recorded in ``runs.jsonl`` with the same effective
 config is skipped, so an interrupted comparison resumes), run them in a process pool (one
-thread per worker: torch, BLAS and MuJoCo; one JSON line per finished run is appended to
-``runs.jsonl``, see :mod:`.record`), then write the report from every record there
-(:func:`~.report.write_report`).
+thread per worker: torch, BLAS and MuJoCo; the seeds of one task and method go to one worker
+and run in lockstep, :func:`~zg_control.lockstep.minimize_many`, each as it would alone; one
+JSON line per finished run is appended to ``runs.jsonl``, see :mod:`.record`), then write the
+report from every record there (:func:`~.report.write_report`).
 
 A method entry is a registered name (``"cmaes"``) or a labelled variant
 ``"<label>=<method>:<json options>"``, e.g. ``'zg-lr03=zerograds:{"lr": 0.03}'`` (the options
@@ -19,13 +20,14 @@ import json
 import multiprocessing as mp
 import os
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .record import config_dict, load_runs, new_record, run_key, run_one, same_config
+from .record import config_dict, load_runs, new_record, options_id, run_key, run_seeds, same_config
 from .report import write_report
 from .suite import DEFAULT_METHODS, DEFAULT_TASKS, TaskSpec, get_task
 
@@ -102,14 +104,20 @@ def resolve_options(
 def _variants(
     methods: Sequence[str], method_options: dict[str, dict[str, Any]] | None
 ) -> list[Variant]:
-    """The method entries with ``method_options`` (by label) merged over their own options."""
-    from ..optimizers import OPTIMIZERS
+    """The method entries with ``method_options`` (by label) merged over their own options; a
+    peer whose library is not installed is left out with a warning that names the install."""
+    from ..optimizers import OPTIMIZERS, PEERS
+    from ..optimizers.peers import missing_peer
 
     variants = [parse_method(m) for m in methods]
     labels = [v.label for v in variants]
-    bad = [v.method for v in variants if v.method not in OPTIMIZERS]
+    bad = [v.method for v in variants if v.method not in OPTIMIZERS and v.method not in PEERS]
     if bad or not variants:
-        raise ValueError(f"unknown methods {bad} (known: {', '.join(OPTIMIZERS)}) or none given")
+        known = ", ".join([*OPTIMIZERS, *PEERS])
+        raise ValueError(f"unknown methods {bad} (known: {known}) or none given")
+    for v in [v for v in variants if v.method in PEERS and missing_peer(v.method)]:
+        warnings.warn(f"{missing_peer(v.method)}; its runs are skipped", stacklevel=3)
+        variants.remove(v)
     if len(set(labels)) < len(labels):
         raise ValueError(f"method labels must differ, got {', '.join(labels)}")
     unused = sorted(set(method_options or {}) - set(labels))
@@ -176,30 +184,62 @@ def _single_threaded_env() -> Iterator[None]:
                 os.environ[v] = old
 
 
-def _pool_records(runs: list[Run], workers: int, fresh_workers: bool) -> Iterator[dict[str, Any]]:
-    """The records of ``runs`` as they finish in a pool of spawned single-threaded workers."""
+class Group(NamedTuple):
+    """The planned runs of one task and method entry that differ only in their seed: the
+    arguments of :func:`~.record.run_seeds`."""
+
+    task: str
+    method: str
+    seeds: list[int]
+    budget: int
+    options: dict[str, Any]
+    quick: bool
+    label: str
+
+
+def group_runs(runs: list[Run], together: bool = True) -> list[Group]:
+    """``runs`` grouped by everything but the seed, in the order of each group's first run
+    (``together=False``: each run its own group)."""
+    groups: dict[tuple, Group] = {}
+    for i, r in enumerate(runs):
+        key = (r.task, r.method, r.budget, options_id(r.options), r.quick, r.label)
+        key = key if together else (i,)
+        if key not in groups:
+            groups[key] = Group(r.task, r.method, [], r.budget, r.options, r.quick, r.label)
+        groups[key].seeds.append(r.seed)
+    return list(groups.values())
+
+
+def _pool_records(
+    groups: list[Group], workers: int, fresh_workers: bool
+) -> Iterator[dict[str, Any]]:
+    """The records of ``groups`` as they finish in a pool of spawned single-threaded workers."""
     kw = {"mp_context": mp.get_context("spawn"), "initializer": _init_worker}
     kw["max_tasks_per_child"] = 1 if fresh_workers else None
     with _single_threaded_env(), ProcessPoolExecutor(workers, **kw) as pool:
-        futures = {pool.submit(run_one, *run): run for run in runs}
+        futures = {pool.submit(run_seeds, *group): group for group in groups}
         for fut in as_completed(futures):
             try:
-                yield fut.result()
+                yield from fut.result()
             except Exception as err:  # e.g. a worker killed by the OS
-                rec = new_record(*futures[fut])
-                rec["error"] = f"{type(err).__name__}: {err}"
-                yield rec
+                g = futures[fut]
+                for s in g.seeds:
+                    rec = new_record(g.task, g.method, s, g.budget, g.options, g.quick, g.label)
+                    rec["error"] = f"{type(err).__name__}: {err}"
+                    yield rec
 
 
 def _execute(
     runs: list[Run], jsonl: Path, workers: int, fresh_workers: bool, verbose: bool
 ) -> None:
-    """Run ``runs`` (in this process if ``workers <= 1``) and append each record to ``jsonl``."""
+    """Run ``runs`` (in this process if ``workers <= 1``), the seeds of each task and method in
+    lockstep, and append each record to ``jsonl``."""
     start = time.perf_counter()
+    groups = group_runs(runs, together=not fresh_workers)
     if workers <= 1:
-        records: Iterator[dict[str, Any]] = (run_one(*run) for run in runs)
+        records: Iterator[dict[str, Any]] = (rec for g in groups for rec in run_seeds(*g))
     else:
-        records = _pool_records(runs, workers, fresh_workers)
+        records = _pool_records(groups, workers, fresh_workers)
     for i, rec in enumerate(records, 1):
         with jsonl.open("a") as fh:
             fh.write(json.dumps(rec, default=str) + "\n")
@@ -238,7 +278,8 @@ def run_comparison(
         method_options: options per method label, on top of the entry's own.
         resume: skip runs recorded in ``runs.jsonl`` with status "ok" and the effective config
             they would get now (a run recorded with another config is run again and replaces it).
-        fresh_workers: one process per run (nothing cached from earlier runs).
+        fresh_workers: one process per run, each run alone (nothing cached from earlier runs,
+            its memory and time its own; the seeds are not run in lockstep).
         command: the command line that made the results, named in ``summary.md``.
 
     Writes ``runs.jsonl`` (one record per run, :mod:`.record`) and, from all records in it,

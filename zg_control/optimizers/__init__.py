@@ -1,4 +1,10 @@
-"""The optimizer registry: a plain dict ``name -> (class, config dataclass)``."""
+"""The optimizer registry: a plain dict ``name -> (class, config dataclass)``.
+
+:data:`OPTIMIZERS` holds this project's methods; :data:`~.peers.PEERS` the libraries a user would
+pick instead (optional, extra ``[peers]``). Both are looked up by name in ``make_optimizer``,
+``resolve_config``, ``zg.minimize`` and the comparison; the registry-wide tests and the CLI's
+``--method`` cover :data:`OPTIMIZERS` (a peer cannot be checkpointed).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from .annealing import AnnealingConfig, SimulatedAnnealing
 from .base import Optimizer, OptimizerConfig
 from .cma_es import CMAES, CMAESConfig
 from .genetic import GeneticAlgorithm, GeneticConfig
+from .peers import PEERS
 from .random_search import RandomSearch, RandomSearchConfig
 from .smoothing import GaussianSmoothing, SmoothingConfig
 from .spsa import SPSA, SPSAConfig
@@ -31,11 +38,22 @@ OPTIMIZERS: dict[str, tuple[type[Optimizer], type[OptimizerConfig]]] = {
 }
 
 
+def lookup(name: str) -> tuple[type[Optimizer], type[OptimizerConfig]]:
+    """``(class, config dataclass)`` of method ``name``, one of :data:`OPTIMIZERS` or of the
+    peers; ``ValueError`` naming both otherwise."""
+    if name in OPTIMIZERS:
+        return OPTIMIZERS[name]
+    if name in PEERS:
+        return PEERS[name]
+    raise ValueError(
+        f"unknown method {name!r}; choose one of {', '.join(OPTIMIZERS)}, or a peer library "
+        f"({', '.join(PEERS)}; pip install zg_control[peers])"
+    )
+
+
 def make_config(name: str, **config: Any) -> OptimizerConfig:
     """Build the config dataclass of method ``name``; ``ValueError`` for unknown names/options."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    cfg_cls = OPTIMIZERS[name][1]
+    cfg_cls = lookup(name)[1]
     fields = {f.name for f in dataclasses.fields(cfg_cls)}
     unknown = sorted(set(config) - fields)
     if unknown:
@@ -94,13 +112,15 @@ def make_optimizer(
     """Create optimizer ``name`` at ``x0`` (shape ``(d,)``) with config options as keywords;
     ``budget`` (evaluations of the run, if known) fills the budget-aware defaults."""
     cfg = resolve_config(name, config, budget)
-    return OPTIMIZERS[name][0](x0, cfg, seed=seed, bounds=bounds)
+    return lookup(name)[0](x0, cfg, seed=seed, bounds=bounds)
 
 
 __all__ = [
     "OPTIMIZERS",
+    "PEERS",
     "Optimizer",
     "OptimizerConfig",
+    "lookup",
     "make_config",
     "make_optimizer",
     "resolve_config",

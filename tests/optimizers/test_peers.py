@@ -1,4 +1,4 @@
-"""The peer methods (zg_control.bench.peers): each library through its own ask/tell reaches the
+"""The peer methods (zg_control.optimizers.peers): each library through its own ask/tell reaches the
 optimum of a sphere, is charged for every episode, is seeded, and a missing library gives one
 clear message. Each peer is skipped when its library is not installed."""
 
@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import zg_control as zg
-from zg_control.bench.peers import PEERS, MissingPeerLibrary, NGOpt, NGOptConfig, missing_peer
 from zg_control.functions import get_function, sphere
+from zg_control.optimizers.peers import PEERS, MissingPeerLibrary, NGOpt, NGOptConfig, missing_peer
 
 # name -> (options, budget, loss the recommendation must reach on sphere-10 from x0 = 3: loss 90)
 SPHERE = {
@@ -153,3 +153,29 @@ def test_ngopt_failures_inside_nevergrad_say_what_ngopt_picked(
         zg.minimize(sphere, x0, budget=budget, restored=opt)
     assert f"NGOpt picked {choice}" in str(err.value)
     assert 0 < opt.n_evals < budget
+
+
+@pytest.mark.parametrize("name", sorted(PEERS))
+def test_peers_by_name_in_minimize_and_in_lockstep(name):
+    """``zg.minimize`` and ``zg.minimize_many`` find a peer by its name; the seeds of a lockstep
+    run end as the runs alone do, bit for bit (each library's generator is its own)."""
+    pytest.importorskip(PEERS[name][0].library)
+    fn, x0 = get_function("sphere", 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the libraries' own warnings
+        alone = [zg.minimize(fn, x0, name, 150, s, bounds=(-4, 4)) for s in (0, 1)]
+        many = zg.minimize_many(fn, x0, name, 150, [0, 1], bounds=(-4, 4))
+    assert 140 < alone[0].n_evals <= 150 and alone[0].loss < fn(x0[None])[0]
+    for a, b in zip(alone, many, strict=True):
+        assert a.loss == b.loss and np.array_equal(a.x, b.x)
+
+
+def test_peers_missing_library_skips_their_comparison_runs(monkeypatch, tmp_path):
+    from zg_control.bench.runner import plan_runs
+
+    monkeypatch.setitem(sys.modules, "cmaes", None)
+    with pytest.warns(UserWarning, match=r"needs cmaes: pip install zg_control\[peers\]; its"):
+        runs = plan_runs(["toy"], ["random", "cmaes-sepcma"], [0, 1], quick=True)
+    assert [r.method for r in runs] == ["random", "random"]
+    with pytest.raises(ValueError, match="unknown method 'sepcma'; .* or a peer library"):
+        zg.make_optimizer("sepcma", np.zeros(2))

@@ -1,4 +1,4 @@
-"""EvoTorch's PGPE (with ClipUp) and SNES as peer methods (see :mod:`.peers`).
+"""EvoTorch's PGPE (with ClipUp) and SNES as peer methods (see :mod:`zg_control.optimizers.peers`).
 
 EvoTorch's searchers have no ask/tell methods: ``searcher.step()`` updates the distribution from
 the fitnesses of the current population, samples the next one and evaluates it through its
@@ -8,8 +8,7 @@ with ``population.set_evals`` and calls ``step()``. So EvoTorch runs its own upd
 ranking unchanged, and every sample it draws is one charged episode. Samples outside the box
 bounds are clipped before evaluation (EvoTorch's Gaussian searchers take no bounds) and told as
 the losses of the samples drawn. The recommendation is the distribution's center
-(``searcher.status["center"]``). Import the peers from :mod:`.peers` (it imports this module
-after defining the base class both share; importing this one first is a circular import).
+(``searcher.status["center"]``).
 """
 
 from __future__ import annotations
@@ -24,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..optimizers.base import OptimizerConfig
-from .peers import PeerOptimizer
+from ..base import OptimizerConfig
+from .adapter import PeerOptimizer
 
 
 @contextlib.contextmanager
