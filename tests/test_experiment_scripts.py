@@ -54,6 +54,26 @@ def test_compare_script_quick(tmp_path, capsys):
     assert "seed 0" not in printed and (out / "runs.jsonl").read_text() == before
 
 
+def test_devset_script_quick(tmp_path, capsys):
+    """The development set's plateau part, tiny: its comparison, then devset.md's tables from
+    the runs; a dry run afterwards has nothing left to do."""
+    devset = load_script("devset")
+    argv = ["--quick", "--parts", "plateau", "--seeds", "0", "--out_dir", str(tmp_path)]
+    out = devset.main([*argv, "--workers", "1"])
+    text = (out / "devset.md").read_text()
+    assert "Made by `python experiments/devset.py --quick --parts plateau" in text
+    for task in devset.PLATEAU:
+        assert f"| {task} | 1 |" in text
+    assert "| push-spline (the puck in the disc" in text
+    runs = load_runs(out / "runs.jsonl")
+    assert {label_of(r) for r in runs} == {"zerograds", "cmaes", "sa", "random"}
+    capsys.readouterr()
+    devset.main([*argv, "--dry_run"])
+    assert "plateau: 0 runs to make" in capsys.readouterr().out
+    variants = devset.scale_variants()
+    assert 'zg-sigma-x10=zerograds:{"sigma": 1}' in variants and len(variants) == 4
+
+
 def test_scaling_script_quick(tmp_path):
     scaling = load_script("scaling")
     # one process (a fresh process per run, the script's default, is slow to start)
@@ -118,6 +138,9 @@ def test_experiment_scripts_document_every_argument(capsys):
         "compare": "seeds of every (task, method) (default: 0 1 2)",
         "scaling": "dimensions to sweep (default: 10 100 1000 10000 35000)",
         "bench_episodes": "seed of the random controls and policy weights (default: 0)",
+        "bench_lockstep": "one run per seed (default: 0 1 2 3 4 5 6 7)",
+        "devset": "parts of the set: animation, large, scale, plateau, outside (default: "
+        "animation large scale plateau outside)",
     }
     for name, default in shown.items():
         module = load_script(name)

@@ -65,6 +65,16 @@ def staircase(X: np.ndarray, step: float = 0.1) -> np.ndarray:
     return np.mean((q - 1.0) ** 2, axis=1)
 
 
+def plateau(X: np.ndarray) -> np.ndarray:
+    """Flat (loss 1) where the root mean square of ``x`` is below 0.5, the bowl
+    ``mean((x - 1.5)^2) / 12.25`` elsewhere (below 1 in the box ``[-2, 2]^d`` but for its far
+    corner): from ``x0 = 0`` every sample with a step below 0.5 per coordinate scores the same.
+    Shape ``(n, d) -> (n,)``; minimum 0 at ``x = 1.5``."""
+    X = _batch(X)
+    rms = np.sqrt(np.mean(X * X, axis=1))
+    return np.where(rms < 0.5, 1.0, np.mean((X - 1.5) ** 2, axis=1) / 12.25)
+
+
 FUNCTIONS: dict[
     str, tuple[Callable[[np.ndarray], np.ndarray], int, Callable[[int], np.ndarray]]
 ] = {
@@ -73,6 +83,7 @@ FUNCTIONS: dict[
     "rosenbrock": (rosenbrock, 10, lambda d: np.zeros(d)),
     "rastrigin": (rastrigin, 10, lambda d: np.full(d, 2.5)),
     "staircase": (staircase, 100, lambda d: np.zeros(d)),
+    "plateau": (plateau, 100, lambda d: np.zeros(d)),
 }
 
 

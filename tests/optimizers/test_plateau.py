@@ -8,7 +8,7 @@ import pytest
 from helpers import iterate, same_run
 
 import zg_control as zg
-from zg_control.functions import sphere
+from zg_control.functions import get_function, sphere
 from zg_control.optimizers.zerograds.step import FLAT_GAIN, PlateauScale, is_flat
 
 
@@ -70,3 +70,16 @@ def test_resume_with_a_grown_scale_is_identical():
     runs = [[], []]
     recs = [iterate(o, plateau_bowl, 8, runs[i]) for i, o in enumerate((opt, twin))]
     assert same_run((recs[0], runs[0]), (recs[1], runs[1]))
+
+
+@pytest.mark.parametrize("dim", [100, 1000])
+def test_the_plateau_function_is_left_by_default_and_not_with_fixed_sigma(dim):
+    """``zg_control.functions.plateau``: flat (1) near x0 = 0 for sigma 0.1; the default grows
+    sigma until the bowl shows, fixed sigma stays at 1, and so does random search."""
+    fn, x0 = get_function("plateau", dim)
+    rng = np.random.default_rng(0)
+    assert np.all(fn(x0 + 0.1 * rng.standard_normal((32, dim))) == 1.0)
+    kw = {"bounds": (-2.0, 2.0)}
+    assert zg.minimize(fn, x0, "zerograds", 2000, 0, **kw).loss < 0.1
+    assert zg.minimize(fn, x0, "zerograds", 2000, 0, adapt=False, **kw).loss == 1.0
+    assert zg.minimize(fn, x0, "random", 2000, 0, **kw).loss == 1.0

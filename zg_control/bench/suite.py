@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..problem import Problem  # a built task: fn (n, d) -> (n,), x0 (d,), bounds, close()
+from . import outside
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,8 +28,9 @@ class TaskSpec:
 
     Attributes:
         name: key in :data:`SUITE`.
-        builder: ``builder(quick, seed) -> Problem`` (``quick``: short horizon, few dims;
-            ``seed``: the run's seed, e.g. for a policy's initial weights).
+        builder: ``builder(quick, seed, nthread) -> Problem`` (``quick``: short horizon, few
+            dims; ``seed``: the run's seed, e.g. for a policy's initial weights; ``nthread``:
+            threads of a native simulator, 1 in the comparison's single-threaded workers).
         budget: default episode budget of a full run.
         kind: ``"analytic"``, ``"animation"`` or ``"gym"``.
         dim: dimension of the full problem (for tables; the built one is authoritative).
@@ -40,7 +42,7 @@ class TaskSpec:
     """
 
     name: str
-    builder: Callable[[bool, int], Problem]
+    builder: Callable[[bool, int, int], Problem]
     budget: int
     kind: str
     dim: int
@@ -48,13 +50,16 @@ class TaskSpec:
     scale: float = 1.0
     ms_per_episode: float = 0.05
 
-    def build(self, quick: bool = False, seed: int = 0) -> Problem:
-        return self.builder(quick, seed)
+    def build(self, quick: bool = False, seed: int = 0, nthread: int = 1) -> Problem:
+        return self.builder(quick, seed, nthread)
 
 
-def _analytic(name: str, dim: int, half_width: float | None, quick: bool, seed: int) -> Problem:
+def _analytic(
+    name: str, dim: int, half_width: float | None, quick: bool, seed: int, nthread: int
+) -> Problem:
     from ..functions import get_function
 
+    del seed, nthread
     fn, x0 = get_function(name, None if name == "toy" else (min(dim, 50) if quick else dim))
     if half_width is None:
         return Problem(fn, x0, None)
@@ -62,11 +67,17 @@ def _analytic(name: str, dim: int, half_width: float | None, quick: bool, seed: 
 
 
 def _mujoco(
-    env: str, param: str, horizon: int | None, knots: int | None, quick: bool, seed: int
+    env: str,
+    param: str,
+    horizon: int | None,
+    knots: int | None,
+    quick: bool,
+    seed: int,
+    nthread: int,
 ) -> Problem:
     from ..sim.objective import make_objective
 
-    kw: dict[str, Any] = {"parameterization": param, "nthread": 1, "seed": seed}
+    kw: dict[str, Any] = {"parameterization": param, "nthread": nthread, "seed": seed}
     if quick:  # short episodes; the animation tasks need their full horizon to be scored
         horizon = horizon if env.startswith("zg_control/") else 10
         knots = min(knots, 4) if knots else None
@@ -109,10 +120,17 @@ SUITE: dict[str, TaskSpec] = {
                                4000, "analytic", 1000),
     **{name: TaskSpec(name, partial(_mujoco, *rest), budget, kind, dim, ms_per_episode=ms)
        for name, (kind, budget, dim, ms, *rest) in _MUJOCO_TASKS.items()},
+    **{name: TaskSpec(name, partial(outside.build, name), budget, "outside", dim,
+                      ms_per_episode=ms)
+       for name, (budget, dim, ms) in outside.SIZES.items()},
 }  # fmt: skip
 # The default comparison (the per-step animation tasks, ant-seq-6k and the d = 12 000 tasks, with
 # twice Gymnasium's 1000-step episode, are opt-in: cost).
-OPT_IN = ("ant-seq-6k", "cheetah-seq-12k", "walker-seq-12k", "jump-seq", "keyframe-seq")
+# The outside tasks (dm-control's model files, bench/outside.py) are opt-in too.
+OPT_IN = (
+    "ant-seq-6k", "cheetah-seq-12k", "walker-seq-12k", "jump-seq", "keyframe-seq",
+    *outside.SIZES,
+)  # fmt: skip
 DEFAULT_TASKS = tuple(n for n in SUITE if n not in OPT_IN)
 # ZeroGrads, then the paper's baselines; random search around x0 is the floor.
 DEFAULT_METHODS = ("zerograds", "prdpt", "cmaes", "spsa", "sa", "ga", "random")
