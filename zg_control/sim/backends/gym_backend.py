@@ -41,8 +41,10 @@ class GymBackend:
                     disable_env_checker=True,
                     **self.gym_kwargs,
                 )
-        except (gym.error.Error, TypeError) as err:
+        except gym.error.Error as err:
             raise ValueError(f"gym.make({env_id!r}) failed: {err}") from err
+        # a TypeError (an option the env does not take) goes on to make_objective, whose
+        # message names the env's valid options
         space = self.env.action_space
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
             self.env.close()
