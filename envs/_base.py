@@ -137,6 +137,8 @@ class ZGMujocoEnv(MujocoEnv, utils.EzPickle):
         reset_noise_scale: half-width of uniform noise added to ``qpos`` and ``qvel`` at reset.
             Default 0, so the episode starts exactly at ``task.initial_state()``.
         render_mode, width, height: as in :class:`MujocoEnv`.
+        **task_options: the task's own options (e.g. Keyframe's ``key_poses``), passed to
+            ``task_class``.
     """
 
     task_class: ClassVar[type[EpisodeTask]]
@@ -150,12 +152,13 @@ class ZGMujocoEnv(MujocoEnv, utils.EzPickle):
         width: int = 480,
         height: int = 480,
         frame_skip: int | None = None,
+        **task_options: Any,
     ) -> None:
         args = (horizon, reset_noise_scale, render_mode, width, height, frame_skip)
-        utils.EzPickle.__init__(self, *args)
+        utils.EzPickle.__init__(self, *args, **task_options)
         if not np.isfinite(reset_noise_scale) or reset_noise_scale < 0:
             raise ValueError(f"reset_noise_scale must be >= 0, got {reset_noise_scale!r}")
-        self.task = self.task_class(horizon=horizon, frame_skip=frame_skip)
+        self.task = self.task_class(horizon=horizon, frame_skip=frame_skip, **task_options)
         if frame_skip is not None:  # MujocoEnv checks render_fps against 1 / dt
             self.metadata = {**self.metadata, "render_fps": int(np.round(1.0 / self.task.dt))}
         self.horizon = self.task.horizon

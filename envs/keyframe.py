@@ -31,6 +31,11 @@ Reward and loss
 
     in ``[0, 2]``; 0 means every keyframe was met within tolerance, zero torques give 1.967.
     Piecewise constant in the controls: zero gradient almost everywhere.
+Options
+    ``key_poses``: the three target poses, shape ``(3, 3)`` (one row of joint angles per
+    keyframe, rad; default the ones above), e.g. ``gym.make("zg_control/Keyframe-v0",
+    key_poses=...)``; the video draws whichever poses the task has. The amortized-control
+    experiment (``experiments/amortized.py``) varies them.
 Termination and truncation
     Never terminates; ``gym.make`` truncates after ``max_episode_steps = T``. A longer horizon
     is allowed (the loss stays the mean keyframe cost); a shorter one than 75 is an error.
@@ -61,14 +66,35 @@ class KeyframeTask(EpisodeTask):
     key_steps = KEY_STEPS
     key_poses = KEY_POSES
 
-    def __init__(self, horizon: int | None = None, frame_skip: int | None = None) -> None:
+    def __init__(
+        self,
+        horizon: int | None = None,
+        frame_skip: int | None = None,
+        key_poses: Any = None,
+    ) -> None:
         super().__init__(horizon, frame_skip)
+        if key_poses is not None:
+            self.key_poses = self._poses(key_poses)
         if self.horizon <= max(self.key_steps):
             last = max(self.key_steps)
             raise ValueError(
                 f"horizon {self.horizon} ends before the last keyframe (step {last}); "
                 f"use horizon >= {last + 1}"
             )
+
+    def _poses(self, key_poses: Any) -> np.ndarray:
+        """``key_poses`` as a float array of shape ``(3, 3)`` (keyframe, joint), or
+        ``ValueError``."""
+        try:
+            poses = np.array(key_poses, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"key_poses must be 3 x 3 numbers, got {key_poses!r}") from err
+        if poses.shape != KEY_POSES.shape or not np.isfinite(poses).all():
+            raise ValueError(
+                f"key_poses must be a finite array of shape (3, 3) (one row of joint angles "
+                f"per keyframe, rad), got shape {poses.shape}"
+            )
+        return poses
 
     def pose_errors(self, qpos: np.ndarray, k: int) -> np.ndarray:
         """``e_k``, the largest joint error to keyframe ``k``. Shape ``(n, 3) -> (n,)``."""

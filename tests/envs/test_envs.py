@@ -212,6 +212,24 @@ def test_keyframe_hand_made_controls_hit_every_keyframe() -> None:
     np.testing.assert_allclose(task.loss(traj), [0.0, 59 / 30], atol=1e-12)
 
 
+def test_keyframe_poses_are_an_env_option() -> None:
+    """Other key poses (``key_poses``, Gymnasium and native alike): hand-made controls through
+    them meet them, and the default poses' controls miss them; the env's return agrees."""
+    poses = [[0.8, 0.3, -0.2], [-0.3, 0.9, -0.5], [0.6, -0.6, 0.6]]
+    task = make_task("zg_control/Keyframe-v0", key_poses=poses)
+    np.testing.assert_array_equal(task.key_poses, poses)
+    U, U_default = keyframe_controls(task), keyframe_controls(make_task("zg_control/Keyframe-v0"))
+    loss = task.loss(replay(task, np.stack([U, U_default])))
+    assert loss[0] == pytest.approx(0.0, abs=1e-12) and loss[1] > 0.9
+    env = gym.make("zg_control/Keyframe-v0", key_poses=poses)
+    env.reset(seed=0)
+    ret = sum(float(env.step(u.astype(np.float32))[1]) for u in U)
+    assert -ret / task.horizon == pytest.approx(0.0, abs=1e-6)
+    for bad in ([[1.0, 2.0]], [[np.nan] * 3] * 3, "up"):
+        with pytest.raises(ValueError, match="key_poses must be"):
+            make_task("zg_control/Keyframe-v0", key_poses=bad)
+
+
 def test_planar_kinematics_matches_mujoco() -> None:
     task = make_task("zg_control/Jump-v0")
     m = task.model
