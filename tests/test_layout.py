@@ -48,3 +48,18 @@ def test_the_checker_finds_a_long_function():
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
     assert long_functions(f"def f():\n{body}\n") == [("f", MAX_FUNCTION_LINES + 1)]
     assert long_functions(f"def f():\n{body}\n", limit=MAX_FUNCTION_LINES + 1) == []
+
+
+def test_every_package_is_listed_for_installation():
+    """pyproject.toml lists the packages by hand: a folder missing there would be missing from
+    a (non-editable) install."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.relative_to(ROOT).parent.parts)
+        for p in (ROOT / "zg_control").rglob("__init__.py")
+    }
+    assert found | {"zg_control.envs"} == listed
