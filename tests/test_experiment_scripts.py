@@ -139,6 +139,7 @@ def test_experiment_scripts_document_every_argument(capsys):
         "scaling": "dimensions to sweep (default: 10 100 1000 10000 35000)",
         "bench_episodes": "seed of the random controls and policy weights (default: 0)",
         "bench_lockstep": "one run per seed (default: 0 1 2 3 4 5 6 7)",
+        "amortized": "held-out contexts (default: 20)",
         "devset": "parts of the set: animation, large, scale, plateau, outside (default: "
         "animation large scale plateau outside)",
     }
