@@ -92,6 +92,18 @@ def test_device_auto_picks_cpu_without_cuda():
         zg.make_optimizer("zerograds", np.zeros(3), device="tpu:9")
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_mlp_surrogate_on_cuda_starts_from_the_cpu_weights_and_optimizes():
+    """The seeded CPU generator draws the weights on every device (a CUDA tensor cannot take
+    it), so the CUDA net starts where the CPU one does."""
+    on = {d: zg.make_optimizer("zerograds", np.full(5, 2.0), device=d) for d in ("cpu", "cuda")}
+    nets = (on["cpu"].surrogate.net.parameters(), on["cuda"].surrogate.net.parameters())
+    for a, b in zip(*nets, strict=True):
+        assert b.device.type == "cuda" and torch.equal(a, b.cpu())
+    res = zg.minimize(sphere, np.full(5, 2.0), "zerograds", 800, 0, device="cuda")
+    assert res.loss < 0.5 * sphere(np.full((1, 5), 2.0))[0]
+
+
 def test_auto_surrogate_is_linear_ridge_above_the_buffer_size():
     opt = zg.make_optimizer("zerograds", np.zeros(64))
     assert isinstance(opt.surrogate, MLPSurrogate) and opt.surrogate.shaping == "none"

@@ -50,7 +50,9 @@ class SurrogateNet(nn.Module):
         if depth > 0:
             layers += [nn.Linear(width, 1, device="meta")]
         self.mlp = nn.Sequential(*layers)
-        self.to_empty(device=device)
+        # drawn on the CPU, where the seeded generator lives (a CUDA tensor cannot take a CPU
+        # generator), then moved: the same weights on every device
+        self.to_empty(device="cpu")
         for layer in [self.linear, *self.mlp]:
             if isinstance(layer, nn.Linear):
                 bound = 1.0 / math.sqrt(layer.in_features)
@@ -61,6 +63,7 @@ class SurrogateNet(nn.Module):
             self.linear.bias.zero_()
             if depth > 0:
                 self.mlp[-1].weight.mul_(0.1)
+        self.to(device)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         out = self.linear(z)
