@@ -165,6 +165,31 @@ def test_state_dict_round_trip_continues_identically():
         BlackBox(fn, 3, context_dim=1).load_state_dict(bb.state_dict())
 
 
+def test_plateau_rule_grows_sigma_until_the_samples_leave_a_plateau():
+    """``plateau`` is flat (1) within RMS 0.5 of the origin: with sigma 0.05 every sample
+    ties. The plateau rule (default) grows sigma until the samples see the bowl beyond, and Adam
+    on ``y`` gets far down it; with a fixed sigma only Adam's drift on the untrained surrogate
+    moves ``y``. The grown sigma is in the state."""
+    from zg_control.functions import plateau
+
+    def train(**options):
+        bb = BlackBox(lambda Y, C: plateau(Y), 10, seed=0, sigma=0.05, **options)
+        y = torch.zeros(1, 10, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adam([y], lr=0.05)
+        for _ in range(100):
+            loss = bb(y)
+            opt.zero_grad()
+            loss.sum().backward()
+            opt.step()
+        return bb, float(plateau(y.detach().numpy())[0])
+
+    (bb, adapted), (fixed_bb, fixed) = train(), train(adapt=False)
+    assert adapted < 0.3 < 0.5 < fixed and bb.sigma > 0.5 and fixed_bb.sigma == 0.05
+    resumed = BlackBox(lambda Y, C: plateau(Y), 10, seed=1)
+    resumed.load_state_dict(bb.state_dict())
+    assert resumed.sigma == bb.sigma
+
+
 def test_surrogate_is_no_parameter_and_its_state_nests():
     """An optimiser over a model holding a BlackBox never steps the surrogate; the model's
     state_dict carries the box's state."""

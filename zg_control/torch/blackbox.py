@@ -18,6 +18,7 @@ from torch import nn
 
 from ..optimizers.zerograds.core import torch_threads
 from ..optimizers.zerograds.mlp import resolve_device
+from ..optimizers.zerograds.step import PlateauScale, is_flat
 from .config import BlackBoxConfig
 from .surrogate import ContextSurrogate
 
@@ -67,6 +68,7 @@ class BlackBox(nn.Module):
 
     Attributes:
         n_evals: rows ``fn`` has evaluated (every call, every row).
+        sigma: the sigma of the next forward (``config.sigma`` times the plateau factor).
         fit_error: the surrogate's error on its last minibatch as a fraction of the target
             variance (``1 - R^2``; NaN before the first fit).
     """
@@ -91,6 +93,13 @@ class BlackBox(nn.Module):
         )
         self.n_evals = 0
         self.fit_error = float("nan")
+        self.plateau = PlateauScale()
+
+    @property
+    def sigma(self) -> float:
+        """The sigma of the next forward: ``config.sigma`` times the plateau factor (1 with
+        ``adapt=False``)."""
+        return self.config.sigma * self.plateau.value
 
     def forward(self, y: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """``fn``'s losses at the rows of ``y (B, dim)`` (with ``context (B, context_dim)``).
@@ -122,12 +131,15 @@ class BlackBox(nn.Module):
         cfg, B = self.config, len(Y)
         k = cfg.n_samples // 2 if cfg.antithetic else cfg.n_samples
         E = torch.randn(B, k, self.dim, generator=self.generator, dtype=torch.float64).numpy()
-        offsets = [cfg.sigma * E, -cfg.sigma * E] if cfg.antithetic else [cfg.sigma * E]
+        sigma = self.sigma
+        offsets = [sigma * E, -sigma * E] if cfg.antithetic else [sigma * E]
         samples = [(Y[:, None, :] + e).reshape(-1, self.dim) for e in offsets if k]
         rows = np.concatenate([Y, *samples])
         reps = len(rows) // B
         ctx = None if C is None else np.concatenate([C] * reps)
         losses = self._call(rows, ctx)
+        if cfg.adapt and k and _every_row_flat(losses, B, len(offsets), k):
+            self.plateau.grow()
         X = rows if ctx is None else np.concatenate([rows, ctx], axis=1)
         ok = np.isfinite(losses)
         fresh = self.surrogate.add(X[ok], losses[ok])
@@ -160,6 +172,7 @@ class BlackBox(nn.Module):
             "surrogate": self.surrogate.state_dict(),
             "generator": self.generator.get_state(),
             "n_evals": self.n_evals,
+            "plateau": self.plateau.state_dict(),
         }
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
@@ -171,9 +184,17 @@ class BlackBox(nn.Module):
         self.surrogate.load_state_dict(state["surrogate"])
         self.generator.set_state(state["generator"])
         self.n_evals = int(state["n_evals"])
+        self.plateau.load_state_dict(state["plateau"])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, context_dim={self.context_dim}, n_evals={self.n_evals}"
+
+
+def _every_row_flat(losses: np.ndarray, B: int, blocks: int, k: int) -> bool:
+    """Whether each of the ``B`` rows ties with all its samples: ``losses`` holds the rows'
+    ``(B,)``, then ``blocks`` blocks of ``(B, k)`` samples (row-major), as evaluated."""
+    samples = losses[B:].reshape(blocks, B, k).transpose(1, 0, 2).reshape(B, -1)
+    return all(is_flat(row) for row in np.concatenate([losses[:B, None], samples], axis=1))
 
 
 def _check_tensor(name: str, t: Any, width: int, rows: int | None = None) -> None:

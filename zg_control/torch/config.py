@@ -28,6 +28,9 @@ class BlackBoxConfig:
         n_samples: local samples per row (``y +/- sigma e`` pairs when antithetic, so even);
             0 learns from the rows ``y`` alone.
         antithetic: draw the samples in pairs ``y +/- sigma e``.
+        adapt: ZeroGrads' plateau rule (:mod:`~zg_control.optimizers.zerograds.step`): after
+            a forward in which every row's samples tie with it (no row has a slope to
+            follow), sigma grows by x1.65 for the forwards after it. ``False``: sigma as given.
     Surrogate ``h(y, context)`` (an MLP plus a linear skip on normalised inputs):
         width, depth: ``depth`` hidden LeakyReLU layers of ``width`` units.
         lr_phi, k_phi: Adam's learning rate on the surrogate's weights, and its steps per
@@ -50,6 +53,7 @@ class BlackBoxConfig:
     sigma: float = 0.05
     n_samples: int = 4
     antithetic: bool = True
+    adapt: bool = True
     width: int = 64
     depth: int = 3
     lr_phi: float = 3e-3

@@ -48,8 +48,12 @@ class PlateauScale:
         """Grow on a flat batch ``losses (n,)``; returns whether it was flat."""
         flat = is_flat(losses)
         if flat:
-            self.log_scale = min(self.log_scale + FLAT_GAIN, self.log_max)
+            self.grow()
         return flat
+
+    def grow(self) -> None:
+        """One flat batch's growth, up to the cap."""
+        self.log_scale = min(self.log_scale + FLAT_GAIN, self.log_max)
 
     def state_dict(self) -> dict[str, Any]:
         return {"log_scale": self.log_scale}
