@@ -40,6 +40,7 @@ from .loop import (
     fits,
     history_record,
     no_finite_message,
+    validate_budget,
 )
 from .optimizers import Optimizer, make_optimizer
 from .optimizers.base import validate_seed, validate_x0
@@ -69,18 +70,16 @@ def minimize_many(
         callback: ``callback(r, optimizer, record)`` after every iteration of run ``r`` (its
             index in ``seeds``); return ``True`` to stop that run.
     """
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"budget must be an integer >= 1, got {budget!r}")
-    starts = _starts(x0, seeds)
+    budget, starts = validate_budget(budget), _starts(x0, seeds)
     opts = [
-        make_optimizer(method, x, s, bounds, budget=int(budget), **config)
+        make_optimizer(method, x, s, bounds, budget=budget, **config)
         for x, s in zip(starts, seeds, strict=True)
     ]
     for opt in opts:
-        check_budget(opt, int(budget))
-    histories, n_finite, stopped = _run(fn, opts, int(budget), callback)
+        check_budget(opt, budget)
+    histories, n_finite, stopped = _run(fn, opts, budget, callback)
     results = []
-    for r, (x, loss, n_evals, ok) in enumerate(_measure_many(fn, opts, int(budget))):
+    for r, (x, loss, n_evals, ok) in enumerate(_measure_many(fn, opts, budget)):
         results.append(
             Result(x, loss, n_evals, histories[r], opts[r], stopped[r], n_finite[r] + ok)
         )

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizers import OPTIMIZERS, PEERS, Optimizer, make_optimizer
+from .optimizers import METHODS, Optimizer, make_optimizer
 from .optimizers.base import validate_x0
 
 Callback = Callable[[Optimizer, dict[str, float]], bool | None]
@@ -91,13 +91,19 @@ def check_budget(opt: Optimizer, budget: int) -> None:
     """``ValueError`` unless ``budget`` holds the first batch of ``opt`` (one that has not
     evaluated anything yet; a resumed optimizer may well end without another batch)."""
     if opt.n_evals == 0 and not fits(0, opt.batch_size, budget):
-        methods = {**OPTIMIZERS, **PEERS}.items()
-        name = next((k for k, (cls, _) in methods if type(opt) is cls), "the method")
+        name = next((k for k, (cls, _) in METHODS.items() if type(opt) is cls), "the method")
         raise ValueError(
             f"budget {budget} is smaller than one batch of {name} ({opt.batch_size} rows), so "
             f"nothing would be optimized; pass a budget >= {opt.batch_size} or a smaller "
             "batch_size"
         )
+
+
+def validate_budget(budget: Any) -> int:
+    """``budget`` as an ``int >= 1``, or ``ValueError``."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"budget must be an integer >= 1, got {budget!r}")
+    return int(budget)
 
 
 def fits(n_evals: int, batch: int, budget: int) -> bool:
@@ -160,9 +166,7 @@ def minimize(
         **config: options of the method's config dataclass; the effective config is
             ``zg_control.optimizers.resolve_config(method, config, budget)``.
     """
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"budget must be an integer >= 1, got {budget!r}")
-    budget, x0 = int(budget), validate_x0(x0)
+    budget, x0 = validate_budget(budget), validate_x0(x0)
     opt = restored
     if opt is None:
         opt = make_optimizer(method, x0, seed, bounds, budget=budget, **config)
@@ -207,16 +211,14 @@ def _measure_many(
 ) -> list[tuple[np.ndarray, float, int, int]]:
     """:func:`_measure_recommendation` of every optimizer in ``opts``, the recommendations of
     those with budget left evaluated in one call of ``fn``."""
-    todo = [i for i, opt in enumerate(opts) if opt.n_evals < budget]
-    recs = {i: opts[i].recommendation for i in todo}
-    y = evaluate(fn, np.stack([recs[i] for i in todo])) if todo else np.zeros(0)
-    ok = finite_rows(fn, y)
+    recs = {i: opt.recommendation for i, opt in enumerate(opts) if opt.n_evals < budget}
+    y = evaluate(fn, np.stack(list(recs.values()))) if recs else np.zeros(0)
+    measured = dict(zip(recs, zip(y, finite_rows(fn, y), strict=True), strict=True))
     out = []
     for i, opt in enumerate(opts):
         x, loss, n_evals, n_ok = opt.best_x.copy(), opt.best_loss, opt.n_evals, 0
-        if i in recs:
-            j = todo.index(i)
-            rec_loss, n_ok, n_evals = float(y[j]), int(ok[j]), n_evals + 1
+        if i in measured:
+            rec_loss, n_ok, n_evals = float(measured[i][0]), int(measured[i][1]), n_evals + 1
             if np.isfinite(rec_loss) and rec_loss <= loss:
                 x, loss = recs[i], rec_loss
         out.append((x, float(loss), n_evals, n_ok))

@@ -170,7 +170,7 @@ def _measure(recs: list[dict[str, Any]], problem: Any, x0s: list[Any], method: s
         timed, np.stack(x0s), method, first["budget"], [r["seed"] for r in recs],
         bounds=problem.bounds, **first["options"],
     )  # fmt: skip
-    wall = time.perf_counter() - start
+    wall, fn_total, peak = time.perf_counter() - start, float(sum(fn_times)), _memory_mb()[1]
     for rec, res in zip(recs, results, strict=True):
         curve = [(h["n_evals"], h["best_loss"]) for h in res.history]
         curve.append((float(res.n_evals), min(res.loss, curve[-1][1] if curve else np.inf)))
@@ -185,9 +185,9 @@ def _measure(recs: list[dict[str, Any]], problem: Any, x0s: list[Any], method: s
             n_evals=res.n_evals,
             n_iters=n,
             wall_time=wall / R,
-            fn_time=float(sum(fn_times)) / R,
+            fn_time=fn_total / R,
             overhead_per_iter=float(np.median(steps)) / R if n else 0.0,
-            peak_rss_mb=_memory_mb()[1],
+            peak_rss_mb=peak,
             rss_before_mb=rss_before,
             lockstep=R,
             curve=_downsample(curve),

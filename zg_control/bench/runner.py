@@ -106,18 +106,18 @@ def _variants(
 ) -> list[Variant]:
     """The method entries with ``method_options`` (by label) merged over their own options; a
     peer whose library is not installed is left out with a warning that names the install."""
-    from ..optimizers import OPTIMIZERS, PEERS
+    from ..optimizers import METHODS, PEERS
     from ..optimizers.peers import missing_peer
 
     variants = [parse_method(m) for m in methods]
     labels = [v.label for v in variants]
-    bad = [v.method for v in variants if v.method not in OPTIMIZERS and v.method not in PEERS]
+    bad = [v.method for v in variants if v.method not in METHODS]
     if bad or not variants:
-        known = ", ".join([*OPTIMIZERS, *PEERS])
-        raise ValueError(f"unknown methods {bad} (known: {known}) or none given")
-    for v in [v for v in variants if v.method in PEERS and missing_peer(v.method)]:
-        warnings.warn(f"{missing_peer(v.method)}; its runs are skipped", stacklevel=3)
-        variants.remove(v)
+        raise ValueError(f"unknown methods {bad} (known: {', '.join(METHODS)}) or none given")
+    missing = {v.label: missing_peer(v.method) for v in variants if v.method in PEERS}
+    for message in filter(None, missing.values()):
+        warnings.warn(f"{message}; its runs are skipped", stacklevel=3)
+    variants = [v for v in variants if not missing.get(v.label)]
     if len(set(labels)) < len(labels):
         raise ValueError(f"method labels must differ, got {', '.join(labels)}")
     unused = sorted(set(method_options or {}) - set(labels))

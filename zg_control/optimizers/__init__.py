@@ -38,13 +38,15 @@ OPTIMIZERS: dict[str, tuple[type[Optimizer], type[OptimizerConfig]]] = {
 }
 
 
+METHODS = {**OPTIMIZERS, **PEERS}
+"""Every method a run may name: this project's and the peers'."""
+
+
 def lookup(name: str) -> tuple[type[Optimizer], type[OptimizerConfig]]:
-    """``(class, config dataclass)`` of method ``name``, one of :data:`OPTIMIZERS` or of the
-    peers; ``ValueError`` naming both otherwise."""
-    if name in OPTIMIZERS:
-        return OPTIMIZERS[name]
-    if name in PEERS:
-        return PEERS[name]
+    """``(class, config dataclass)`` of method ``name``, one of :data:`METHODS`; ``ValueError``
+    naming this project's and the peers' otherwise."""
+    if name in METHODS:
+        return METHODS[name]
     raise ValueError(
         f"unknown method {name!r}; choose one of {', '.join(OPTIMIZERS)}, or a peer library "
         f"({', '.join(PEERS)}; pip install zg_control[peers])"
@@ -116,6 +118,7 @@ def make_optimizer(
 
 
 __all__ = [
+    "METHODS",
     "OPTIMIZERS",
     "PEERS",
     "Optimizer",
