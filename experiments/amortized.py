@@ -40,6 +40,7 @@ from _common import RESULTS, arg, cli, command_line, parse_args
 from torch import nn
 
 import zg_control as zg
+from zg_control.envs.keyframe import KEY_POSES
 from zg_control.sim.backends.native import NativeBackend
 from zg_control.sim.task import Trajectory
 from zg_control.torch import BlackBox
@@ -71,12 +72,20 @@ class Args:
     quick: bool = arg(False, "tiny budgets (tests)")
 
 
+def objective(knots: int, context: np.ndarray | None = None):
+    """Keyframe-v0 with ``knots`` spline knots per actuator, its key poses the ``context (9,)``
+    (default: the env's)."""
+    poses = None if context is None else np.reshape(context, (3, 3))
+    return zg.make_objective(ENV, parameterization="spline", n_knots=knots, key_poses=poses)
+
+
 class Episodes:
     """``fn(Y (n, d), C (n, 9)) -> (n,)``: the episodes of all rows in one native call, each
-    scored against its own key poses (the rows of one context together)."""
+    scored against its own key poses (the rows of one context together). ``episodes`` counts
+    every row simulated (training and held-out scoring)."""
 
     def __init__(self, knots: int) -> None:
-        self.objective = zg.make_objective(ENV, parameterization="spline", n_knots=knots)
+        self.objective = objective(knots)
         self.task = self.objective.task  # its key_poses are set per context while scoring
         self.backend = NativeBackend(self.task)
         self.episodes = 0
@@ -107,8 +116,6 @@ def _take(traj: Trajectory, rows: np.ndarray) -> Trajectory:
 
 def contexts(n: int, spread: float, rng: np.random.Generator) -> np.ndarray:
     """``n`` key-pose contexts: the default poses plus ``U(-spread, spread)``. Shape ``(n, 9)``."""
-    from zg_control.envs.keyframe import KEY_POSES
-
     return KEY_POSES.reshape(1, 9) + rng.uniform(-spread, spread, (n, 9))
 
 
@@ -117,8 +124,6 @@ class Network(nn.Module):
 
     def __init__(self, dim: int, hidden: int, spread: float) -> None:
         super().__init__()
-        from zg_control.envs.keyframe import KEY_POSES
-
         self.register_buffer("centre", torch.tensor(KEY_POSES.reshape(9), dtype=torch.float32))
         self.spread = spread
         self.body = nn.Sequential(
@@ -132,7 +137,7 @@ class Network(nn.Module):
 
 def warm_start(args: Args) -> np.ndarray:
     """ZeroGrads' answer for the default poses after ``args.warm`` episodes. Shape ``(d,)``."""
-    obj = zg.make_objective(ENV, parameterization="spline", n_knots=args.knots)
+    obj = objective(args.knots)
     try:
         return zg.minimize(obj, obj.x0, "zerograds", args.warm, args.seed, bounds=obj.bounds).x
     finally:
@@ -177,7 +182,6 @@ def _evaluate(net, fn, held, heldout, n_evals, start) -> dict[str, float]:
     with torch.no_grad():
         knots = net(held).double().numpy()
     losses = fn(knots, heldout)
-    fn.episodes -= len(heldout)  # held-out scoring is not training
     return {"episodes": n_evals, "median": float(np.median(losses)),
             "success": float(np.mean(losses < SUCCESS)), "time": time.perf_counter() - start,
             "losses": losses}  # fmt: skip
@@ -187,9 +191,7 @@ def per_context(args: Args, heldout: np.ndarray, method: str) -> np.ndarray:
     """``res.loss`` of ``zg.minimize(method)`` on each held-out context. Shape ``(heldout,)``."""
     out = []
     for i, c in enumerate(heldout):
-        obj = zg.make_objective(
-            ENV, parameterization="spline", n_knots=args.knots, key_poses=c.reshape(3, 3)
-        )
+        obj = objective(args.knots, c)
         try:
             res = zg.minimize(obj, obj.x0, method, args.budget, args.seed + i, bounds=obj.bounds)
         finally:
@@ -206,9 +208,7 @@ def write_strip(net: Network, heldout: np.ndarray, args: Args, out: Path) -> Pat
 
     rows = []
     for i, c in enumerate(heldout[:4]):
-        obj = zg.make_objective(
-            ENV, parameterization="spline", n_knots=args.knots, key_poses=c.reshape(3, 3)
-        )
+        obj = objective(args.knots, c)
         with torch.no_grad():
             x = net(torch.tensor(c[None], dtype=torch.float32))[0].double().numpy()
         try:
