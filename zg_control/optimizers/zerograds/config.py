@@ -61,9 +61,13 @@ class ZeroGradsConfig(OptimizerConfig):
             (:func:`~.surrogates.locality_weights`; 0 = equal weights).
         ridge: the ridge surrogate's penalty, relative to ``d``.
     Step control:
-        adapt: grow sigma and lr together by x1.65 after every batch whose losses all tie
-            (a plateau: no slope to follow; :mod:`.step`), up to half the box's median width
-            when there are bounds. ``False``: sigma and lr exactly as given.
+        adapt: ZeroGrads' step control (:mod:`.step`). Plateaus: grow sigma and lr together
+            by x1.65 after every batch whose losses all tie (no slope to follow), up to half
+            the box's median width when there are bounds. Step length (with ``lr=None`` and
+            antithetic batches): move lr by the slope each batch measures along the latest
+            step at its end (grow while the loss still falls there, shrink when it rises),
+            within 1/100 to 100 x; an lr you give is followed as given.
+            ``False``: sigma and lr exactly as given.
     Parameters (theta, stepped by ``torch.optim.Adam`` on the surrogate's gradient):
         lr: Adam's learning rate (``None``: the current sigma / 5 with the MLP, sigma / 10 with
             the ridge surrogate, whose slope for most coordinates is below the noise when

@@ -32,7 +32,7 @@ from ..base import Optimizer
 from .config import ZeroGradsConfig, schedule_value
 from .mlp import MLPSurrogate, resolve_device
 from .ridge import RidgeSurrogate
-from .step import PlateauScale
+from .step import PlateauScale, StepLength, slope_along
 from .surrogates import Surrogate
 
 
@@ -74,6 +74,8 @@ class ZeroGrads(Optimizer):
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
         self.plateau = PlateauScale(self._scale_cap()) if c.adapt else None
+        self.step_length = StepLength() if c.adapt and c.antithetic and c.lr is None else None
+        self._last_step = np.zeros(self.dim)
         self._base_sigma = schedule_value(c.sigma, 0, "sigma")
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
@@ -118,12 +120,17 @@ class ZeroGrads(Optimizer):
         the plateau factor."""
         return schedule_value(self.config.sigma, self.n_evals, "sigma") * self.scale
 
+    @property
+    def lr_factor(self) -> float:
+        """The step-length factor on lr (:mod:`.step`; 1 with ``adapt=False``)."""
+        return 1.0 if self.step_length is None else self.step_length.value
+
     def current_lr(self) -> float:
         """Theta's learning rate after ``n_evals`` evaluations: ``config.lr``, or tied to the
-        latest sampled sigma (``None``), times the plateau factor."""
+        latest sampled sigma (``None``), times the plateau and step-length factors."""
         if self.config.lr is None:
-            return self._base_sigma / (10 if self.linear else 5) * self.scale
-        return schedule_value(self.config.lr, self.n_evals, "lr") * self.scale
+            return self._base_sigma / (10 if self.linear else 5) * self.scale * self.lr_factor
+        return schedule_value(self.config.lr, self.n_evals, "lr") * self.scale * self.lr_factor
 
     def ask(self) -> np.ndarray:
         with torch_threads(self.config.num_threads):
@@ -155,6 +162,10 @@ class ZeroGrads(Optimizer):
         """Add the batch to the surrogate, fit it around theta, and take ``k_theta`` Adam
         steps on its gradient, each projected onto the bounds."""
         flat = self.plateau is not None and self.plateau.update(losses)
+        theta0 = self.theta.detach().numpy().copy()
+        if self.step_length is not None and self._clean is not None:
+            E = (self._clean - theta0) / self.sigma  # the batch's perturbations, (n, d)
+            self.step_length.update(slope_along(E, losses, self.last_finite, self._last_step))
         X_fit, losses = self._training_rows(X, losses)
         self.surrogate.add(X_fit, losses)
         fit_error = self.surrogate.fit(self.theta.detach().numpy(), self.sigma, self.config.k_phi)
@@ -172,9 +183,11 @@ class ZeroGrads(Optimizer):
             self.theta.grad = torch.from_numpy(grad)
             self.theta_opt.step()
             self._project_theta()
+        self._last_step = self.theta.detach().numpy() - theta0
         self.metrics.update(
             flat=float(flat),
             scale=self.scale,
+            lr_factor=self.lr_factor,
             lr=lr,
             fit_error=fit_error,
             grad_norm=float(torch.from_numpy(grad).norm()),  # torch: OpenBLAS threads spin
@@ -214,6 +227,8 @@ class ZeroGrads(Optimizer):
             "sigma": self.sigma,
             "base_sigma": self._base_sigma,
             "plateau": None if self.plateau is None else self.plateau.state_dict(),
+            "step_length": None if self.step_length is None else self.step_length.state_dict(),
+            "last_step": self._last_step.copy(),
             "clean": None if self._clean is None else self._clean.copy(),
         }
 
@@ -227,5 +242,8 @@ class ZeroGrads(Optimizer):
         self._base_sigma = float(state["base_sigma"])
         if self.plateau is not None:
             self.plateau.load_state_dict(state["plateau"])
+        if self.step_length is not None:
+            self.step_length.load_state_dict(state["step_length"])
+        self._last_step = np.array(state["last_step"], dtype=np.float64)
         clean = state["clean"]
         self._clean = None if clean is None else np.asarray(clean, dtype=np.float64)

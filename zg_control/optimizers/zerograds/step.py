@@ -1,14 +1,24 @@
-"""ZeroGrads' control of its own step on plateaus: one scale that multiplies sigma and lr.
+"""ZeroGrads' control of its own step: a plateau factor on sigma and lr, a slope factor on lr.
 
-When every finite loss of a batch ties, the samples carry no slope at all (a plateau, e.g. a
-character that never leaves the ground, a puck that is never touched): the surrogate's gradient
-is zero and theta cannot move. Each such flat batch multiplies sigma (and lr, which is tied to it)
-by ``exp(FLAT_GAIN)``, so that the samples reach the edge of the plateau, as pycma grows its
-step size on flat fitness. The scale never shrinks: once a batch shows any difference the
-method goes on at the sigma that found it. A run whose batches are never flat is unchanged.
-
+**Plateaus.** When every finite loss of a batch ties, the samples carry no slope at all (a
+plateau, e.g. a character that never leaves the ground, a puck that is never touched): the
+surrogate's gradient is zero and theta cannot move. Each such flat batch multiplies sigma (and
+lr, which is tied to it) by ``exp(FLAT_GAIN)``, so that the samples reach the edge of the
+plateau, as pycma grows its step size on flat fitness. The scale never shrinks: once a batch
+shows any difference the method goes on at the sigma that found it.
 The scale is capped (``cap``: half the box's median width over the base sigma when there are
-bounds, else ``MAX_SCALE``). Everything here is deterministic given the losses.
+bounds, else ``MAX_SCALE``).
+
+**Step length.** Each batch is drawn around the point the latest step reached, so its antithetic
+pairs measure, for free, the slope of the smoothed loss along that step *at its end*: a pair's
+loss difference ``f(theta + sigma e) - f(theta - sigma e)`` times ``e``'s component along the step
+is an unbiased estimate of ``2 sigma`` times that slope (:func:`slope_along`). Negative: the loss
+still falls where the step ended, so the step was too short; positive: it overshot. lr's factor
+moves by ``-STEP_GAIN`` times the standardised slope per batch (a stochastic hypergradient on
+log lr, in the spirit of Baydin et al. 2018, with an estimate whose noise is independent of the
+step it judges), within ``[1 / STEP_RANGE, STEP_RANGE]``. The batch is fresh, so the test is
+exactly calibrated: when the batch says nothing the statistic is symmetric with variance 1 and
+the factor only drifts. Everything here is deterministic given the losses.
 """
 
 from __future__ import annotations
@@ -20,6 +30,9 @@ import numpy as np
 
 FLAT_GAIN = 0.5  # log scale added per flat batch (x1.65)
 MAX_SCALE = 1e4
+STEP_GAIN = 0.05  # log lr moved per unit of the standardised slope
+STEP_RANGE = 100.0  # lr's factor stays within [1 / STEP_RANGE, STEP_RANGE]
+SLOPE_CLIP = 3.0
 
 
 def is_flat(losses: np.ndarray) -> bool:
@@ -60,3 +73,49 @@ class PlateauScale:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.log_scale = float(state["log_scale"])
+
+
+def slope_along(E: np.ndarray, losses: np.ndarray, finite: np.ndarray, step: np.ndarray) -> float:
+    """The standardised slope of the loss along ``step (d,)`` at the batch's centre.
+
+    ``E (n, d)``: the batch's perturbations in sigma units, antithetic (``E[n/2:] = -E[:n/2]``);
+    ``losses (n,)``, ``finite (n,)`` its losses and which were finite (pairs with a non-finite
+    loss are left out). With ``a_k = (losses[k] - losses[k + n/2]) (E[k] . step / |step|)``,
+    returns ``sum a / sqrt(sum a^2)``: sign-symmetric terms when the losses do not depend on
+    the step's direction, so mean 0 and variance 1 then; 0 for a zero step or no pairs."""
+    norm = float(np.linalg.norm(step))
+    h = len(losses) // 2
+    if norm == 0.0 or h == 0:
+        return 0.0
+    ok = finite[:h] & finite[h : 2 * h]
+    pairs = np.stack([losses[:h][ok], losses[h : 2 * h][ok]])
+    top = float(np.abs(pairs).max(initial=0.0))
+    if top == 0.0:
+        return 0.0
+    pairs = pairs / top  # the statistic is scale-free; this keeps losses near 1e308 finite
+    a = (pairs[0] - pairs[1]) * (E[:h][ok] @ (step / norm))
+    s2 = float(a @ a)
+    return float(a.sum()) / math.sqrt(s2) if s2 > 0 else 0.0
+
+
+class StepLength:
+    """lr's factor, moved by the slope along the latest step (module docstring)."""
+
+    def __init__(self) -> None:
+        self.log_factor = 0.0
+        self.log_max = math.log(STEP_RANGE)
+
+    @property
+    def value(self) -> float:
+        return math.exp(self.log_factor)
+
+    def update(self, slope: float) -> None:
+        """One batch's move for the standardised ``slope`` (:func:`slope_along`)."""
+        slope = max(-SLOPE_CLIP, min(SLOPE_CLIP, slope))
+        self.log_factor = max(-self.log_max, min(self.log_max, self.log_factor - STEP_GAIN * slope))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"log_factor": self.log_factor}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.log_factor = float(state["log_factor"])
