@@ -22,7 +22,7 @@ def test_the_slope_statistic_is_calibrated_when_losses_ignore_the_step():
     for _ in range(4000):
         E = antithetic(rng, 16, 20)
         losses = rng.standard_normal(16)  # no relation to E at all
-        z.append(slope_along(E, losses, np.ones(16, bool), rng.standard_normal(20)))
+        z.append(slope_along(E[:8], losses, np.ones(16, bool), rng.standard_normal(20)))
     assert abs(np.mean(z)) < 0.05 and abs(np.var(z) - 1.0) < 0.08
 
 
@@ -32,7 +32,7 @@ def test_the_slope_has_the_sign_of_the_loss_change_along_the_step(sign, expected
     rng, g = np.random.default_rng(1), np.linspace(1.0, 2.0, 10)
     E = antithetic(rng, 16, 10)
     losses = E @ g
-    z = slope_along(E, losses, np.ones(16, bool), sign * g)
+    z = slope_along(E[:8], losses, np.ones(16, bool), sign * g)
     assert np.sign(z) == expected and abs(z) > 2.0
 
 
@@ -42,10 +42,10 @@ def test_pairs_with_a_nonfinite_loss_are_left_out():
     losses = E @ step
     finite = np.ones(8, bool)
     finite[[0, 5]] = False  # pair 0 (rows 0, 4) and pair 1 (rows 1, 5)
-    z = slope_along(E, np.where(finite, losses, 1e300), finite, step)
+    z = slope_along(E[:4], np.where(finite, losses, 1e300), finite, step)
     keep = [2, 3, 6, 7]
-    assert z == pytest.approx(slope_along(E[keep], losses[keep], np.ones(4, bool), step))
-    assert slope_along(E, losses, finite, np.zeros(5)) == 0.0
+    assert z == pytest.approx(slope_along(E[[2, 3]], losses[keep], np.ones(4, bool), step))
+    assert slope_along(E[:4], losses, finite, np.zeros(5)) == 0.0
 
 
 def test_the_factor_is_bounded_both_ways():

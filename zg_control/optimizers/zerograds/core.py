@@ -127,10 +127,11 @@ class ZeroGrads(Optimizer):
 
     def current_lr(self) -> float:
         """Theta's learning rate after ``n_evals`` evaluations: ``config.lr``, or tied to the
-        latest sampled sigma (``None``), times the plateau and step-length factors."""
+        latest sampled sigma times the step-length factor (``None``), times the plateau
+        factor."""
         if self.config.lr is None:
             return self._base_sigma / (10 if self.linear else 5) * self.scale * self.lr_factor
-        return schedule_value(self.config.lr, self.n_evals, "lr") * self.scale * self.lr_factor
+        return schedule_value(self.config.lr, self.n_evals, "lr") * self.scale
 
     def ask(self) -> np.ndarray:
         with torch_threads(self.config.num_threads):
@@ -164,7 +165,8 @@ class ZeroGrads(Optimizer):
         flat = self.plateau is not None and self.plateau.update(losses)
         theta0 = self.theta.detach().numpy().copy()
         if self.step_length is not None and self._clean is not None:
-            E = (self._clean - theta0) / self.sigma  # the batch's perturbations, (n, d)
+            h = len(losses) // 2  # the second half of the perturbations is the first negated
+            E = (self._clean[:h] - theta0) / self.sigma  # (n/2, d)
             self.step_length.update(slope_along(E, losses, self.last_finite, self._last_step))
         X_fit, losses = self._training_rows(X, losses)
         self.surrogate.add(X_fit, losses)

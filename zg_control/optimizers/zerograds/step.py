@@ -78,9 +78,10 @@ class PlateauScale:
 def slope_along(E: np.ndarray, losses: np.ndarray, finite: np.ndarray, step: np.ndarray) -> float:
     """The standardised slope of the loss along ``step (d,)`` at the batch's centre.
 
-    ``E (n, d)``: the batch's perturbations in sigma units, antithetic (``E[n/2:] = -E[:n/2]``);
-    ``losses (n,)``, ``finite (n,)`` its losses and which were finite (pairs with a non-finite
-    loss are left out). With ``a_k = (losses[k] - losses[k + n/2]) (E[k] . step / |step|)``,
+    ``E (n/2, d)``: the first half of an antithetic batch's perturbations in sigma units (the
+    second half is their negation); ``losses (n,)``, ``finite (n,)`` the whole batch's losses
+    and which were finite (pairs with a non-finite loss are left out). With
+    ``a_k = (losses[k] - losses[k + n/2]) (E[k] . step / |step|)``,
     returns ``sum a / sqrt(sum a^2)``: sign-symmetric terms when the losses do not depend on
     the step's direction, so mean 0 and variance 1 then; 0 for a zero step or no pairs."""
     norm = float(np.linalg.norm(step))
@@ -93,7 +94,7 @@ def slope_along(E: np.ndarray, losses: np.ndarray, finite: np.ndarray, step: np.
     if top == 0.0:
         return 0.0
     pairs = pairs / top  # the statistic is scale-free; this keeps losses near 1e308 finite
-    a = (pairs[0] - pairs[1]) * (E[:h][ok] @ (step / norm))
+    a = (pairs[0] - pairs[1]) * (E[ok] @ (step / norm))
     s2 = float(a @ a)
     return float(a.sum()) / math.sqrt(s2) if s2 > 0 else 0.0
 
