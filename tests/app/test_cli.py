@@ -191,13 +191,13 @@ def _bad_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "knots without spline": (["optimize", "zg_control/Keyframe-v0", "--n-knots", "4", "--out",
             out], "n_knots=4 is only used by the spline parameterization, not 'sequence'"),
         "budget below a batch": ([*KEYFRAME, "--budget", "9", "--out", out],
-            "budget 9 is smaller than one batch of zerograds (16 rows)"),
+            "budget 9 is smaller than one batch of zerograds (17 rows)"),
         "ray address without ray": ([*KEYFRAME, "--ray-address", "auto", "--out", out],
             "ray_address='auto' needs the Ray backend: add --backend ray"),
         "frame skip 0": ([*mjcf, "--loss", f"{tmp_path}/losses.py:reach", "--frame-skip", "0",
             "--out", out], "frame_skip must be a positive integer, got 0"),
         "loss of the wrong shape": ([*mjcf, "--loss", f"{tmp_path}/losses.py:wide", "--out", out],
-            "loss_fn must return shape (16,), got (16, 2)"),
+            "loss_fn must return shape (17,), got (17, 2)"),
     }  # fmt: skip
 
 

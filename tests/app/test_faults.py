@@ -107,5 +107,5 @@ def test_a_loss_of_the_wrong_shape_leaves_an_empty_out_dir_empty(tmp_path, model
     out = tmp_path / "given"
     out.mkdir()
     assert main([*model("wide"), "--budget", "64", "--out", str(out), "-q"]) == 2
-    assert "error: loss_fn must return shape (16,), got (16, 2)" in capsys.readouterr().err
+    assert "error: loss_fn must return shape (17,), got (17, 2)" in capsys.readouterr().err
     assert out.is_dir() and not any(out.iterdir())

@@ -63,13 +63,13 @@ def test_optimize_writes_a_complete_run_directory(tmp_path):
     assert "Traceback" not in proc.stderr and "done: best loss" in proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == json.loads((out / "run.json").read_text())["status"] == "completed"
-    # 16 samples per iteration, one episode kept for the final recommendation: 9 iterations.
+    # 16 samples and theta per iteration, one episode kept for the final recommendation: 9.
     hist = rows(out, timing=True)
     assert len(hist) == summary["iterations"] == 9
-    assert [int(r["n_evals"]) for r in hist] == [16 * (i + 1) for i in range(9)]
+    assert [int(r["n_evals"]) for r in hist] == [17 * (i + 1) for i in range(9)]
     best = [float(r["best_loss"]) for r in hist]
     assert best == sorted(best, reverse=True) and all(r["sigma"] and r["fit_error"] for r in hist)
-    assert summary["n_evals"] == 145 <= 160
+    assert summary["n_evals"] == 154 <= 160
     config = RunConfig.from_file(out / "config.json")  # every option pinned, as run
     assert config.options == dataclasses.asdict(resolve_config("zerograds", {"lr": 0.05}))
     assert imageio.imread(out / "loss.png").ndim == 3
@@ -165,13 +165,13 @@ def test_ctrl_c_checkpoints_exits_130_and_resumes_exactly(tmp_path):
     assert "resume" in err and "Traceback" not in err
     status = json.loads((out / "run.json").read_text())
     assert status["status"] == "interrupted" and not (out / "summary.json").exists()
-    done = status["checkpoint_iteration"] * 16
-    assert done == status["n_evals"] >= 48  # the checkpoint is the interrupted iteration
+    done = status["checkpoint_iteration"] * 17  # 16 samples and theta per iteration
+    assert done == status["n_evals"] >= 51  # the checkpoint is the interrupted iteration
     assert (out / "loss.png").exists()
     # Resume to a few iterations past the interrupt; compare with an uninterrupted run.
-    assert main(["resume", str(out), "--stop-after", str(done + 32), "-q"]) == 0
-    assert main([*args, "--out", str(ref), "--stop-after", str(done + 32)]) == 0
-    assert rows(out) == rows(ref) and len(rows(ref)) == done // 16 + 2
+    assert main(["resume", str(out), "--stop-after", str(done + 34), "-q"]) == 0
+    assert main([*args, "--out", str(ref), "--stop-after", str(done + 34)]) == 0
+    assert rows(out) == rows(ref) and len(rows(ref)) == done // 17 + 2
     same_best(out, ref)
 
 

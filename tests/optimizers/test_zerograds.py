@@ -43,7 +43,15 @@ def test_beats_random_search_on_rosenbrock():
     x0 = np.zeros(10)
     for seed in (0, 1):
         zg_res = zg.minimize(
-            rosenbrock, x0, "zerograds", budget=6000, seed=seed, sigma=0.02, lr=0.003, k_phi=10
+            rosenbrock,
+            x0,
+            "zerograds",
+            budget=6000,
+            seed=seed,
+            sigma=0.02,
+            lr=0.003,
+            k_phi=10,
+            adapt=False,  # a tuned fixed sigma (the success rule shrinks it in the narrow valley)
         )
         rs_res = zg.minimize(rosenbrock, x0, "random", budget=6000, seed=seed, sigma=0.5)
         assert zg_res.loss < 0.3 * rs_res.loss, (zg_res.loss, rs_res.loss)
@@ -53,12 +61,12 @@ def test_beats_random_search_on_rosenbrock():
 def test_inner_sigma_evaluates_perturbed_rows_and_fits_the_clean_ones():
     opt = zg.make_optimizer("zerograds", np.zeros(6), seed=1, sigma=0.2, inner_sigma=0.5)
     X = opt.ask()
-    E = X / 0.2
+    E = X[:16] / 0.2  # the 17th row is theta itself (adapt=True)
     assert not np.allclose(E[:8], -E[8:])  # the evaluated rows are not antithetic pairs
     opt.tell(X, sphere(X))
     clean = opt.surrogate.buffer.X[:16].numpy()
     np.testing.assert_array_equal(clean[:8], -clean[8:])  # the fitted rows are
-    assert np.abs(clean - X).max() > 0.01
+    assert np.abs(clean - X[:16]).max() > 0.01
 
 
 def test_same_seed_same_result_bit_for_bit():

@@ -132,7 +132,7 @@ def test_ray_equals_native_and_a_kill_mid_batch_loses_no_episode(local_ray, tmp_
 @pytest.mark.slow
 def test_a_run_survives_a_kill_and_equals_the_native_run(local_ray, tmp_path, caplog):
     spec = dict(parameterization="spline", n_knots=4)
-    budget = 16 * 5 + 1  # five zerograds batches and the final evaluation
+    budget = 17 * 5 + 1  # five zerograds batches (16 samples and theta) and the final evaluation
     with make_objective(HopperTask(horizon=T), nthread=1, **spec) as native:
         ref = zg.minimize(native, native.x0, "zerograds", budget, seed=0)
     killers = []

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..optimizers.zerograds.core import torch_threads
 from ..optimizers.zerograds.mlp import resolve_device
-from ..optimizers.zerograds.step import PlateauScale, is_flat
+from ..optimizers.zerograds.step import SigmaScale, is_flat
 from .config import BlackBoxConfig
 from .surrogate import ContextSurrogate
 
@@ -93,7 +93,7 @@ class BlackBox(nn.Module):
         )
         self.n_evals = 0
         self.fit_error = float("nan")
-        self.plateau = PlateauScale()
+        self.plateau = SigmaScale()
 
     @property
     def sigma(self) -> float:

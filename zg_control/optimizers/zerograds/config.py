@@ -45,7 +45,8 @@ class ZeroGradsConfig(OptimizerConfig):
         inner_sigma: std of the inner Gaussian, as a fraction of sigma (paper: 0.1; 0 = off):
             each sample is perturbed once more before it is evaluated, and the surrogate
             learns the loss at the perturbed point as the label of the unperturbed one.
-        batch_size: samples per iteration (even when antithetic).
+        batch_size: samples per iteration (even when antithetic); ``adapt=True`` adds one row,
+            theta itself.
         antithetic: draw pairs ``theta +/- e``.
     Surrogate (``h_phi``):
         surrogate: "mlp" (the paper's: an MLP plus a linear skip, learnt by Adam on the raw
@@ -61,15 +62,19 @@ class ZeroGradsConfig(OptimizerConfig):
             (:func:`~.surrogates.locality_weights`; 0 = equal weights).
         ridge: the ridge surrogate's penalty, relative to ``d``.
     Step control:
-        adapt: ZeroGrads' step control (:mod:`.step`). Plateaus: grow sigma and lr together
-            by x1.65 after every batch whose losses all tie (no slope to follow), up to half
-            the box's median width when there are bounds. Step length (with ``lr=None`` and
-            antithetic batches): move lr by the slope each batch measures along the latest
-            step at its end (grow while the loss still falls there, shrink when it rises),
-            within 1/100 to 100 x; an lr you give is followed as given.
-            ``False``: sigma and lr exactly as given.
+        adapt: ZeroGrads' step control (:mod:`.step`). Each batch also evaluates theta itself
+            (``batch_size + 1`` rows). Sigma is multiplied by x1.65 after every batch whose
+            losses all tie with theta's (no slope to follow; lr grows with it), and otherwise
+            moved by the fraction of samples that beat theta (a 1/5 success rule: grows while
+            more than a fifth win, ties counting half, shrinks while fewer do), within
+            1/1000 x and half the box's median width when there are bounds (not with a
+            callable sigma: a schedule is followed as given). Step length (with ``lr=None`` and
+            antithetic batches): move lr by the slope each batch measures along the latest step
+            at its end (grow while the loss still falls there, shrink when it rises), within
+            1/100 to 100 x; an lr you give is followed as given (times the flat growth).
+            ``False``: sigma and lr exactly as given, ``batch_size`` rows per batch.
     Parameters (theta, stepped by ``torch.optim.Adam`` on the surrogate's gradient):
-        lr: Adam's learning rate (``None``: the current sigma / 5 with the MLP, sigma / 10 with
+        lr: Adam's learning rate (``None``: the base sigma / 5 with the MLP, sigma / 10 with
             the ridge surrogate, whose slope for most coordinates is below the noise when
             ``d`` is far above the buffer size).
         k_theta: Adam steps per iteration (``None``: 3 with the MLP, 1 with the ridge

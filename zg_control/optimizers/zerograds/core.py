@@ -3,8 +3,10 @@
 One iteration, as data::
 
     theta --ask--> X = theta + sigma * [E; -E]   (antithetic, E ~ N(0, I), shape (n, d))
-          --f----> losses (n,)                   (one episode per row; the only information)
-          --tell-> surrogate.add(X, losses); surrogate.fit(centre=theta, scale=sigma, k_phi)
+                   (+ theta itself as the last row with ``adapt=True``: shape (n + 1, d))
+          --f----> losses                        (one episode per row; the only information)
+          --tell-> sigma's factor moves (flat batch; the samples' success against theta)
+                   surrogate.add(X, losses); surrogate.fit(centre=theta, scale=sigma, k_phi)
                    k_theta times: theta.grad = grad h_phi(theta); Adam step; project on bounds
 
 Fitting ``h_phi`` to samples of ``f`` around ``theta`` makes ``grad h_phi`` an estimate of the
@@ -32,7 +34,7 @@ from ..base import Optimizer
 from .config import ZeroGradsConfig, schedule_value
 from .mlp import MLPSurrogate, resolve_device
 from .ridge import RidgeSurrogate
-from .step import PlateauScale, StepLength, slope_along
+from .step import SigmaScale, StepLength, slope_along, success_rate
 from .surrogates import Surrogate
 
 
@@ -73,7 +75,9 @@ class ZeroGrads(Optimizer):
         self.linear = isinstance(self.surrogate, RidgeSurrogate)
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
-        self.plateau = PlateauScale(self._scale_cap()) if c.adapt else None
+        # a sigma schedule (a callable) is followed as given, as a given lr is by the step length
+        adapt_sigma = c.adapt and not callable(c.sigma)
+        self.sigma_scale = SigmaScale(self._scale_cap()) if adapt_sigma else None
         self.step_length = StepLength() if c.adapt and c.antithetic and c.lr is None else None
         self._last_step = np.zeros(self.dim)
         self._base_sigma = schedule_value(c.sigma, 0, "sigma")
@@ -104,12 +108,17 @@ class ZeroGrads(Optimizer):
         )
 
     @property
+    def batch_size(self) -> int:
+        """Rows of every ask: the samples, plus theta itself when the step control is on."""
+        return self.config.batch_size + (1 if self.sigma_scale is not None else 0)
+
+    @property
     def scale(self) -> float:
-        """The plateau factor on sigma and lr (:mod:`.step`; 1 with ``adapt=False``)."""
-        return 1.0 if self.plateau is None else self.plateau.value
+        """The factor on sigma and lr (:class:`.step.SigmaScale`; 1 with ``adapt=False``)."""
+        return 1.0 if self.sigma_scale is None else self.sigma_scale.value
 
     def _scale_cap(self) -> float:
-        """The largest plateau factor: sigma at most half the box's median width (bounds)."""
+        """The largest sigma factor: sigma at most half the box's median width (bounds)."""
         if self.bounds is None:
             return float("inf")
         width = float(np.median(self.bounds[1] - self.bounds[0]))
@@ -117,8 +126,13 @@ class ZeroGrads(Optimizer):
 
     def current_sigma(self) -> float:
         """Sigma after ``n_evals`` evaluations: ``config.sigma`` (called if a callable) times
-        the plateau factor."""
+        the sigma factor."""
         return schedule_value(self.config.sigma, self.n_evals, "sigma") * self.scale
+
+    @property
+    def flat_scale(self) -> float:
+        """The flat batches' growth, lr's share of the sigma factor (1 with ``adapt=False``)."""
+        return 1.0 if self.sigma_scale is None else self.sigma_scale.flat_value
 
     @property
     def lr_factor(self) -> float:
@@ -126,12 +140,12 @@ class ZeroGrads(Optimizer):
         return 1.0 if self.step_length is None else self.step_length.value
 
     def current_lr(self) -> float:
-        """Theta's learning rate after ``n_evals`` evaluations: ``config.lr``, or tied to the
-        latest sampled sigma times the step-length factor (``None``), times the plateau
-        factor."""
+        """Theta's learning rate after ``n_evals`` evaluations: ``config.lr``, or the base
+        sigma (``config.sigma``) / 5 (MLP) or / 10 (ridge) times the step-length factor
+        (``None``); either times the flat batches' growth (:attr:`flat_scale`)."""
         if self.config.lr is None:
-            return self._base_sigma / (10 if self.linear else 5) * self.scale * self.lr_factor
-        return schedule_value(self.config.lr, self.n_evals, "lr") * self.scale
+            return self._base_sigma / (10 if self.linear else 5) * self.flat_scale * self.lr_factor
+        return schedule_value(self.config.lr, self.n_evals, "lr") * self.flat_scale
 
     def ask(self) -> np.ndarray:
         with torch_threads(self.config.num_threads):
@@ -157,18 +171,20 @@ class ZeroGrads(Optimizer):
         if c.inner_sigma > 0:
             X_eval = X + (c.inner_sigma * self.sigma) * self.rng.standard_normal(X.shape)
         self._clean = X
+        if self.sigma_scale is not None:  # the centre, to judge sigma by the samples' success
+            X_eval = np.concatenate([X_eval, self.theta.detach().numpy()[None]])
         return X_eval
 
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
         """Add the batch to the surrogate, fit it around theta, and take ``k_theta`` Adam
         steps on its gradient, each projected onto the bounds."""
-        flat = self.plateau is not None and self.plateau.update(losses)
+        X, losses, finite, flat, success = self._adapt_sigma(X, losses, self.last_finite)
         theta0 = self.theta.detach().numpy().copy()
         if self.step_length is not None and self._clean is not None:
             h = len(losses) // 2  # the second half of the perturbations is the first negated
             E = (self._clean[:h] - theta0) / self.sigma  # (n/2, d)
-            self.step_length.update(slope_along(E, losses, self.last_finite, self._last_step))
-        X_fit, losses = self._training_rows(X, losses)
+            self.step_length.update(slope_along(E, losses, finite, self._last_step))
+        X_fit, losses = self._training_rows(X, losses, finite)
         self.surrogate.add(X_fit, losses)
         fit_error = self.surrogate.fit(self.theta.detach().numpy(), self.sigma, self.config.k_phi)
         lr = self.current_lr()
@@ -188,6 +204,7 @@ class ZeroGrads(Optimizer):
         self._last_step = self.theta.detach().numpy() - theta0
         self.metrics.update(
             flat=float(flat),
+            success=success,
             scale=self.scale,
             lr_factor=self.lr_factor,
             lr=lr,
@@ -197,15 +214,35 @@ class ZeroGrads(Optimizer):
             sigma=self.sigma,
         )
 
-    def _training_rows(self, X: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _adapt_sigma(self, X: np.ndarray, losses: np.ndarray, finite: np.ndarray) -> tuple:
+        """Split the centre's row (the last) off ``X (n + 1, d)``, ``losses``, ``finite`` and
+        move the sigma factor: grow on a flat batch, else by the samples' success against the
+        centre (:mod:`.step`). Returns the samples' ``X (n, d)``, ``losses (n,)``,
+        ``finite (n,)``, whether the batch was flat, and the success rate (NaN: none)."""
+        if self.sigma_scale is None:
+            return X, losses, finite, False, float("nan")
+        centre, centre_ok = losses[-1], bool(finite[-1])
+        X, losses, finite = X[:-1], losses[:-1], finite[:-1]
+        # a plateau: the samples tie with each other and with theta (samples that tie with each
+        # other but not with theta fell off theta's level: the success rule judges them)
+        flat = self.sigma_scale.update(np.append(losses, centre) if centre_ok else losses)
+        success = float("nan")
+        if not flat and centre_ok:
+            success = success_rate(losses, finite, centre)
+            self.sigma_scale.success(success)
+        return X, losses, finite, flat, success
+
+    def _training_rows(
+        self, X: np.ndarray, losses: np.ndarray, finite: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
         """The rows the surrogate learns from: the unperturbed samples of the latest ``ask``
         (nested smoothing; the base class hands ``X (n, d)`` over as asked, in its order),
         without the non-finite rows when ``nonfinite="drop"``. Returns ``X_fit (k, d)`` and
         ``losses (k,)``."""
         X_fit = X if self._clean is None else self._clean
         self._clean = None
-        if self.config.nonfinite == "drop" and not self.last_finite.all():
-            X_fit, losses = X_fit[self.last_finite], losses[self.last_finite]
+        if self.config.nonfinite == "drop" and not finite.all():
+            X_fit, losses = X_fit[finite], losses[finite]
         return X_fit, losses
 
     def _project_theta(self) -> None:
@@ -228,7 +265,7 @@ class ZeroGrads(Optimizer):
             "torch_rng": self.gen.get_state().numpy().copy(),
             "sigma": self.sigma,
             "base_sigma": self._base_sigma,
-            "plateau": None if self.plateau is None else self.plateau.state_dict(),
+            "sigma_scale": None if self.sigma_scale is None else self.sigma_scale.state_dict(),
             "step_length": None if self.step_length is None else self.step_length.state_dict(),
             "last_step": self._last_step.copy(),
             "clean": None if self._clean is None else self._clean.copy(),
@@ -242,8 +279,8 @@ class ZeroGrads(Optimizer):
         self.gen.set_state(torch.as_tensor(state["torch_rng"], dtype=torch.uint8))
         self.sigma = float(state["sigma"])
         self._base_sigma = float(state["base_sigma"])
-        if self.plateau is not None:
-            self.plateau.load_state_dict(state["plateau"])
+        if self.sigma_scale is not None:
+            self.sigma_scale.load_state_dict(state["sigma_scale"])
         if self.step_length is not None:
             self.step_length.load_state_dict(state["step_length"])
         self._last_step = np.array(state["last_step"], dtype=np.float64)

@@ -1,13 +1,25 @@
-"""ZeroGrads' control of its own step: a plateau factor on sigma and lr, a slope factor on lr.
+"""ZeroGrads' control of its own step: a sigma factor (plateaus, success), a slope factor on lr.
 
-**Plateaus.** When every finite loss of a batch ties, the samples carry no slope at all (a
-plateau, e.g. a character that never leaves the ground, a puck that is never touched): the
-surrogate's gradient is zero and theta cannot move. Each such flat batch multiplies sigma (and
-lr, which is tied to it) by ``exp(FLAT_GAIN)``, so that the samples reach the edge of the
-plateau, as pycma grows its step size on flat fitness. The scale never shrinks: once a batch
-shows any difference the method goes on at the sigma that found it.
-The scale is capped (``cap``: half the box's median width over the base sigma when there are
-bounds, else ``MAX_SCALE``).
+**Sigma.** A factor on sigma, moved by two signals; lr follows the first alone.
+*Plateaus*: when every finite loss of a batch ties, the samples carry no slope at all (a
+character that never leaves the ground, a puck that is never touched): the surrogate's gradient
+is zero and theta cannot move. Each such flat batch multiplies the factor by ``exp(FLAT_GAIN)``,
+so that the samples reach the edge of the plateau, as pycma grows its step size on flat fitness;
+lr grows with it.
+*Success*: every batch also evaluates theta itself, and the fraction ``p`` of the samples that
+beat it (ties count half; :func:`success_rate`) moves ``log`` of the factor by
+``SUCCESS_GAIN (p - SUCCESS_TARGET)``: Rechenberg's 1/5 success rule (Rechenberg 1973; Kern et
+al. 2004, "Learning probability distributions in continuous evolutionary algorithms"), read
+here as a test of the smoothing scale. Where the loss is close to linear at the samples' radius,
+one sample of each antithetic pair wins (``p = 1/2``) and sigma grows; where it is curved or
+narrow (a pose met within a tolerance, a valley) the samples lose to the centre and sigma
+shrinks; on a "second plateau", where most samples tie with the centre and the rest are worse,
+ties keep ``p`` near the target and sigma stays large enough to find the next level. So sigma
+finds the problem's own scale from either side (a sigma given x0.1 or x10 too large). lr does
+not follow the success factor (measured: tied to it, lr shrank with sigma on the d = 1000
+staircase, where the centre beats most samples in high d; the step length below sets lr).
+The factor stays within ``[MIN_SCALE, cap]`` (``cap``: half the box's median width over the
+base sigma when there are bounds, else ``MAX_SCALE``).
 
 **Step length.** Each batch is drawn around the point the latest step reached, so its antithetic
 pairs measure, for free, the slope of the smoothed loss along that step *at its end*: a pair's
@@ -30,6 +42,9 @@ import numpy as np
 
 FLAT_GAIN = 0.5  # log scale added per flat batch (x1.65)
 MAX_SCALE = 1e4
+MIN_SCALE = 1e-3
+SUCCESS_TARGET = 0.2  # the fraction of samples better than the centre that keeps sigma
+SUCCESS_GAIN = 1.0  # log scale moved per unit of (success rate - target)
 STEP_GAIN = 0.05  # log lr moved per unit of the standardised slope
 STEP_RANGE = 100.0  # lr's factor stays within [1 / STEP_RANGE, STEP_RANGE]
 SLOPE_CLIP = 3.0
@@ -42,8 +57,8 @@ def is_flat(losses: np.ndarray) -> bool:
     return finite.size < 2 or bool(np.all(finite == finite[0]))
 
 
-class PlateauScale:
-    """The factor on sigma and lr, grown on flat batches.
+class SigmaScale:
+    """The factor on sigma and lr: grown on flat batches, moved by the success rate.
 
     Args:
         cap: the largest factor (>= 1).
@@ -51,11 +66,18 @@ class PlateauScale:
 
     def __init__(self, cap: float = MAX_SCALE) -> None:
         self.log_max = math.log(max(1.0, min(cap, MAX_SCALE)))
-        self.log_scale = 0.0
+        self.log_min = math.log(MIN_SCALE)
+        self.log_scale = 0.0  # sigma's factor: flat batches and success
+        self.log_flat = 0.0  # the flat batches' part alone, which lr follows
 
     @property
     def value(self) -> float:
         return math.exp(self.log_scale)
+
+    @property
+    def flat_value(self) -> float:
+        """The flat batches' growth alone (lr's factor)."""
+        return math.exp(self.log_flat)
 
     def update(self, losses: np.ndarray) -> bool:
         """Grow on a flat batch ``losses (n,)``; returns whether it was flat."""
@@ -67,12 +89,28 @@ class PlateauScale:
     def grow(self) -> None:
         """One flat batch's growth, up to the cap."""
         self.log_scale = min(self.log_scale + FLAT_GAIN, self.log_max)
+        self.log_flat = min(self.log_flat + FLAT_GAIN, self.log_max)
+
+    def success(self, rate: float) -> None:
+        """Move by the batch's success ``rate`` (:func:`success_rate`) against the target."""
+        step = SUCCESS_GAIN * (rate - SUCCESS_TARGET)
+        self.log_scale = max(self.log_min, min(self.log_scale + step, self.log_max))
 
     def state_dict(self) -> dict[str, Any]:
-        return {"log_scale": self.log_scale}
+        return {"log_scale": self.log_scale, "log_flat": self.log_flat}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.log_scale = float(state["log_scale"])
+        self.log_flat = float(state["log_flat"])
+
+
+def success_rate(losses: np.ndarray, finite: np.ndarray, centre: float) -> float:
+    """The fraction of the finite ``losses (n,)`` below the ``centre``'s loss, ties counted
+    half (NaN when none is finite)."""
+    f = losses[finite]
+    if f.size == 0:
+        return float("nan")
+    return float(((f < centre).sum() + 0.5 * (f == centre).sum()) / f.size)
 
 
 def slope_along(E: np.ndarray, losses: np.ndarray, finite: np.ndarray, step: np.ndarray) -> float:
