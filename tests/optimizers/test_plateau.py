@@ -78,6 +78,6 @@ def test_the_plateau_function_is_left_by_default_and_not_with_fixed_sigma(dim):
     rng = np.random.default_rng(0)
     assert np.all(fn(x0 + 0.1 * rng.standard_normal((32, dim))) == 1.0)
     kw = {"bounds": (-2.0, 2.0)}
-    assert zg.minimize(fn, x0, "zerograds", 2000, 0, **kw).loss < 0.15  # SA: 0.2 at d = 1000
+    assert zg.minimize(fn, x0, "zerograds", 2000, 0, **kw).loss < 0.1
     assert zg.minimize(fn, x0, "zerograds", 2000, 0, adapt=False, **kw).loss == 1.0
     assert zg.minimize(fn, x0, "random", 2000, 0, **kw).loss == 1.0

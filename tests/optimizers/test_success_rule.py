@@ -13,6 +13,7 @@ from zg_control.functions import sphere
 from zg_control.optimizers.zerograds.step import (
     MIN_SCALE,
     SUCCESS_GAIN,
+    SUCCESS_MAX_DIM,
     SUCCESS_TARGET,
     SigmaScale,
     success_rate,
@@ -43,6 +44,17 @@ def test_every_batch_ends_with_theta():
     X = opt.ask()
     assert X.shape == (17, 6) and opt.batch_size == 17
     np.testing.assert_array_equal(X[-1], opt.recommendation)
+
+
+def test_the_rule_acts_below_its_dimension_and_not_with_a_sigma_schedule():
+    """From SUCCESS_MAX_DIM on (and for a callable sigma) no theta row is asked and sigma moves
+    on flat batches only."""
+    big = zg.make_optimizer("zerograds", np.zeros(SUCCESS_MAX_DIM), seed=0)
+    assert big.ask().shape == (16, SUCCESS_MAX_DIM)
+    sched = zg.make_optimizer("zerograds", np.zeros(5), seed=0, sigma=lambda n: 0.1)
+    assert sched.ask().shape == (16, 5)
+    res = zg.minimize(sphere, np.full(SUCCESS_MAX_DIM, 1.0), "zerograds", 400, seed=0)
+    assert all(h["sigma"] == 0.1 and np.isnan(h["success"]) for h in res.history)
 
 
 def test_sigma_grows_where_the_loss_is_linear_and_shrinks_at_a_minimum():

@@ -46,7 +46,7 @@ class ZeroGradsConfig(OptimizerConfig):
             each sample is perturbed once more before it is evaluated, and the surrogate
             learns the loss at the perturbed point as the label of the unperturbed one.
         batch_size: samples per iteration (even when antithetic); ``adapt=True`` adds one row,
-            theta itself.
+            theta itself, below d = 300.
         antithetic: draw pairs ``theta +/- e``.
     Surrogate (``h_phi``):
         surrogate: "mlp" (the paper's: an MLP plus a linear skip, learnt by Adam on the raw
@@ -62,13 +62,14 @@ class ZeroGradsConfig(OptimizerConfig):
             (:func:`~.surrogates.locality_weights`; 0 = equal weights).
         ridge: the ridge surrogate's penalty, relative to ``d``.
     Step control:
-        adapt: ZeroGrads' step control (:mod:`.step`). Each batch also evaluates theta itself
-            (``batch_size + 1`` rows). Sigma is multiplied by x1.65 after every batch whose
-            losses all tie with theta's (no slope to follow; lr grows with it), and otherwise
-            moved by the fraction of samples that beat theta (a 1/5 success rule: grows while
-            more than a fifth win, ties counting half, shrinks while fewer do), within
-            1/1000 x and half the box's median width when there are bounds (not with a
-            callable sigma: a schedule is followed as given). Step length (with ``lr=None`` and
+        adapt: ZeroGrads' step control (:mod:`.step`). Sigma is multiplied by x1.65 after
+            every batch whose losses all tie (no slope to follow; lr grows with it), up to
+            half the box's median width when there are bounds. Below d = 300 (and with a
+            number for sigma: a schedule is followed as given) each batch also evaluates theta
+            itself (``batch_size + 1`` rows), a batch is flat only if it ties with theta too,
+            and sigma otherwise moves by the fraction of samples that beat theta (a 1/5
+            success rule: grows while more than a fifth win, ties counting half, shrinks while
+            fewer do; down to 1/1000 x). Step length (with ``lr=None`` and
             antithetic batches): move lr by the slope each batch measures along the latest step
             at its end (grow while the loss still falls there, shrink when it rises), within
             1/100 to 100 x; an lr you give is followed as given (times the flat growth).

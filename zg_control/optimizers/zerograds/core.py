@@ -34,7 +34,7 @@ from ..base import Optimizer
 from .config import ZeroGradsConfig, schedule_value
 from .mlp import MLPSurrogate, resolve_device
 from .ridge import RidgeSurrogate
-from .step import SigmaScale, StepLength, slope_along, success_rate
+from .step import SUCCESS_MAX_DIM, SigmaScale, StepLength, slope_along, success_rate
 from .surrogates import Surrogate
 
 
@@ -75,9 +75,10 @@ class ZeroGrads(Optimizer):
         self.linear = isinstance(self.surrogate, RidgeSurrogate)
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
-        # a sigma schedule (a callable) is followed as given, as a given lr is by the step length
-        adapt_sigma = c.adapt and not callable(c.sigma)
-        self.sigma_scale = SigmaScale(self._scale_cap()) if adapt_sigma else None
+        self.sigma_scale = SigmaScale(self._scale_cap()) if c.adapt else None
+        # the success rule (theta as the batch's last row) below SUCCESS_MAX_DIM; a sigma
+        # schedule (a callable) is followed as given, as a given lr is by the step length
+        self.judge_centre = c.adapt and not callable(c.sigma) and self.dim < SUCCESS_MAX_DIM
         self.step_length = StepLength() if c.adapt and c.antithetic and c.lr is None else None
         self._last_step = np.zeros(self.dim)
         self._base_sigma = schedule_value(c.sigma, 0, "sigma")
@@ -109,8 +110,8 @@ class ZeroGrads(Optimizer):
 
     @property
     def batch_size(self) -> int:
-        """Rows of every ask: the samples, plus theta itself when the step control is on."""
-        return self.config.batch_size + (1 if self.sigma_scale is not None else 0)
+        """Rows of every ask: the samples, plus theta itself under the success rule."""
+        return self.config.batch_size + (1 if self.judge_centre else 0)
 
     @property
     def scale(self) -> float:
@@ -171,7 +172,7 @@ class ZeroGrads(Optimizer):
         if c.inner_sigma > 0:
             X_eval = X + (c.inner_sigma * self.sigma) * self.rng.standard_normal(X.shape)
         self._clean = X
-        if self.sigma_scale is not None:  # the centre, to judge sigma by the samples' success
+        if self.judge_centre:  # theta itself, to judge sigma by the samples' success
             X_eval = np.concatenate([X_eval, self.theta.detach().numpy()[None]])
         return X_eval
 
@@ -215,12 +216,15 @@ class ZeroGrads(Optimizer):
         )
 
     def _adapt_sigma(self, X: np.ndarray, losses: np.ndarray, finite: np.ndarray) -> tuple:
-        """Split the centre's row (the last) off ``X (n + 1, d)``, ``losses``, ``finite`` and
-        move the sigma factor: grow on a flat batch, else by the samples' success against the
-        centre (:mod:`.step`). Returns the samples' ``X (n, d)``, ``losses (n,)``,
-        ``finite (n,)``, whether the batch was flat, and the success rate (NaN: none)."""
+        """Split the centre's row (the last, under the success rule) off ``X (n + 1, d)``,
+        ``losses``, ``finite`` and move the sigma factor: grow on a flat batch, else by the
+        samples' success against the centre (:mod:`.step`). Returns the samples'
+        ``X (n, d)``, ``losses (n,)``, ``finite (n,)``, whether the batch was flat, and the
+        success rate (NaN: none)."""
         if self.sigma_scale is None:
             return X, losses, finite, False, float("nan")
+        if not self.judge_centre:
+            return X, losses, finite, self.sigma_scale.update(losses), float("nan")
         centre, centre_ok = losses[-1], bool(finite[-1])
         X, losses, finite = X[:-1], losses[:-1], finite[:-1]
         # a plateau: the samples tie with each other and with theta (samples that tie with each
