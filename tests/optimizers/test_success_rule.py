@@ -47,13 +47,15 @@ def test_every_batch_ends_with_theta():
 
 
 def test_the_rule_acts_below_its_dimension_and_not_with_a_sigma_schedule():
-    """From SUCCESS_MAX_DIM on (and for a callable sigma) no theta row is asked and sigma moves
+    """Above SUCCESS_MAX_DIM (and for a callable sigma) no theta row is asked and sigma moves
     on flat batches only."""
-    big = zg.make_optimizer("zerograds", np.zeros(SUCCESS_MAX_DIM), seed=0)
-    assert big.ask().shape == (16, SUCCESS_MAX_DIM)
+    big = zg.make_optimizer("zerograds", np.zeros(SUCCESS_MAX_DIM + 1), seed=0)
+    assert big.ask().shape == (16, SUCCESS_MAX_DIM + 1)
+    edge = zg.make_optimizer("zerograds", np.zeros(SUCCESS_MAX_DIM), seed=0)
+    assert edge.ask().shape == (17, SUCCESS_MAX_DIM)  # the README's demo: d = 300
     sched = zg.make_optimizer("zerograds", np.zeros(5), seed=0, sigma=lambda n: 0.1)
     assert sched.ask().shape == (16, 5)
-    res = zg.minimize(sphere, np.full(SUCCESS_MAX_DIM, 1.0), "zerograds", 400, seed=0)
+    res = zg.minimize(sphere, np.full(SUCCESS_MAX_DIM + 1, 1.0), "zerograds", 400, seed=0)
     assert all(h["sigma"] == 0.1 and np.isnan(h["success"]) for h in res.history)
 
 

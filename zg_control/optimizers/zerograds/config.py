@@ -46,7 +46,7 @@ class ZeroGradsConfig(OptimizerConfig):
             each sample is perturbed once more before it is evaluated, and the surrogate
             learns the loss at the perturbed point as the label of the unperturbed one.
         batch_size: samples per iteration (even when antithetic); ``adapt=True`` adds one row,
-            theta itself, below d = 300.
+            theta itself, up to d = 300.
         antithetic: draw pairs ``theta +/- e``.
     Surrogate (``h_phi``):
         surrogate: "mlp" (the paper's: an MLP plus a linear skip, learnt by Adam on the raw
@@ -64,7 +64,7 @@ class ZeroGradsConfig(OptimizerConfig):
     Step control:
         adapt: ZeroGrads' step control (:mod:`.step`). Sigma is multiplied by x1.65 after
             every batch whose losses all tie (no slope to follow; lr grows with it), up to
-            half the box's median width when there are bounds. Below d = 300 (and with a
+            half the box's median width when there are bounds. Up to d = 300 (and with a
             number for sigma: a schedule is followed as given) each batch also evaluates theta
             itself (``batch_size + 1`` rows), a batch is flat only if it ties with theta too,
             and sigma otherwise moves by the fraction of samples that beat theta (a 1/5

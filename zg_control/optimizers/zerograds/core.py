@@ -76,9 +76,9 @@ class ZeroGrads(Optimizer):
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
         self.sigma_scale = SigmaScale(self._scale_cap()) if c.adapt else None
-        # the success rule (theta as the batch's last row) below SUCCESS_MAX_DIM; a sigma
+        # the success rule (theta as the batch's last row) up to SUCCESS_MAX_DIM; a sigma
         # schedule (a callable) is followed as given, as a given lr is by the step length
-        self.judge_centre = c.adapt and not callable(c.sigma) and self.dim < SUCCESS_MAX_DIM
+        self.judge_centre = c.adapt and not callable(c.sigma) and self.dim <= SUCCESS_MAX_DIM
         self.step_length = StepLength() if c.adapt and c.antithetic and c.lr is None else None
         self._last_step = np.zeros(self.dim)
         self._base_sigma = schedule_value(c.sigma, 0, "sigma")
