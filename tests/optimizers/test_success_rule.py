@@ -23,8 +23,16 @@ from zg_control.optimizers.zerograds.step import (
 def test_success_rate_counts_ties_half_and_skips_nonfinite_rows():
     losses = np.array([0.0, 1.0, 2.0, 1.0, 5.0])
     finite = np.array([True, True, True, True, False])
-    assert success_rate(losses, finite, 1.0) == pytest.approx((1 + 0.5 * 2) / 4)
-    assert np.isnan(success_rate(losses, np.zeros(5, bool), 1.0))
+    assert success_rate(losses, finite, 1.0, paired=False) == pytest.approx((1 + 0.5 * 2) / 4)
+    assert np.isnan(success_rate(losses, np.zeros(5, bool), 1.0, paired=False))
+
+
+def test_a_pair_that_both_beat_the_centre_counts_as_two_failures():
+    # pairs (rows k, k + 4): one wins / both win / a tie and a loss / a pair with a NaN
+    losses = np.array([0.0, 0.0, 1.0, 0.0, 2.0, 0.5, 2.0, np.nan])
+    finite = np.isfinite(losses)
+    assert success_rate(losses, finite, 1.0) == pytest.approx((0.5 + 0.0 + 0.25) / 3)
+    assert np.isnan(success_rate(losses, np.zeros(8, bool), 1.0))
 
 
 def test_the_factor_moves_by_the_gain_and_stays_within_its_bounds():

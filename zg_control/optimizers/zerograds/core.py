@@ -232,7 +232,7 @@ class ZeroGrads(Optimizer):
         flat = self.sigma_scale.update(np.append(losses, centre) if centre_ok else losses)
         success = float("nan")
         if not flat and centre_ok:
-            success = success_rate(losses, finite, centre)
+            success = success_rate(losses, finite, centre, self.config.antithetic)
             self.sigma_scale.success(success)
         return X, losses, finite, flat, success
 

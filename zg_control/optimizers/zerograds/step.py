@@ -14,8 +14,13 @@ here as a test of the smoothing scale. Where the loss is close to linear at the 
 one sample of each antithetic pair wins (``p = 1/2``) and sigma grows; where it is curved or
 narrow (a pose met within a tolerance, a valley) the samples lose to the centre and sigma
 shrinks; on a "second plateau", where most samples tie with the centre and the rest are worse,
-ties keep ``p`` near the target and sigma stays large enough to find the next level. So sigma
-finds the problem's own scale from either side (a sigma given x0.1 or x10 too large). lr does
+ties keep ``p`` near the target and sigma stays large enough to find the next level. An
+antithetic pair whose two samples both beat theta counts as two failures: on a smooth loss that
+needs theta at a local maximum along the pair's direction, and on a rough one (a hopper that
+falls) it says theta is a poor point, not that the scale is too small (measured: counted as
+wins, sigma ran to half the box on Hopper's splines and ZeroGrads fell below random search,
+experiments/NOTES.md session 13). So sigma finds the problem's own scale from either side (a
+sigma given x0.1 or x10 too large). lr does
 not follow the success factor (measured: tied to it, lr shrank with sigma on the d = 1000
 staircase, where the centre beats most samples in high d; the step length below sets lr).
 The success rule applies up to ``d = SUCCESS_MAX_DIM`` only (measured: it helps at d <= 300,
@@ -113,13 +118,22 @@ class SigmaScale:
         self.log_flat = float(state["log_flat"])
 
 
-def success_rate(losses: np.ndarray, finite: np.ndarray, centre: float) -> float:
+def success_rate(
+    losses: np.ndarray, finite: np.ndarray, centre: float, paired: bool = True
+) -> float:
     """The fraction of the finite ``losses (n,)`` below the ``centre``'s loss, ties counted
-    half (NaN when none is finite)."""
-    f = losses[finite]
-    if f.size == 0:
+    half; NaN when none is finite. ``paired``: ``losses`` are antithetic pairs (row ``k`` and
+    ``k + n/2``); pairs with a non-finite loss are left out, and a pair whose two samples both
+    beat the centre counts as two failures (module docstring)."""
+    win = (losses < centre) + 0.5 * (losses == centre)
+    if not paired:
+        return float(win[finite].mean()) if finite.any() else float("nan")
+    h = len(losses) // 2
+    ok = finite[:h] & finite[h : 2 * h]
+    if not ok.any():
         return float("nan")
-    return float(((f < centre).sum() + 0.5 * (f == centre).sum()) / f.size)
+    a, b = win[:h][ok], win[h : 2 * h][ok]
+    return float(np.where((a == 1.0) & (b == 1.0), 0.0, (a + b) / 2).mean())
 
 
 def slope_along(E: np.ndarray, losses: np.ndarray, finite: np.ndarray, step: np.ndarray) -> float:
