@@ -3,7 +3,7 @@
 One iteration, as data::
 
     theta --ask--> X = theta + sigma * [E; -E]   (antithetic, E ~ N(0, I), shape (n, d))
-                   (+ theta itself as the last row with ``adapt=True``: shape (n + 1, d))
+                   (+ theta itself as the last row with ``adapt=True``, d <= 300: (n + 1, d))
           --f----> losses                        (one episode per row; the only information)
           --tell-> sigma's factor moves (flat batch; the samples' success against theta)
                    surrogate.add(X, losses); surrogate.fit(centre=theta, scale=sigma, k_phi)
@@ -115,7 +115,8 @@ class ZeroGrads(Optimizer):
 
     @property
     def scale(self) -> float:
-        """The factor on sigma and lr (:class:`.step.SigmaScale`; 1 with ``adapt=False``)."""
+        """The factor on sigma (:class:`.step.SigmaScale`; lr follows :attr:`flat_scale`;
+        1 with ``adapt=False``)."""
         return 1.0 if self.sigma_scale is None else self.sigma_scale.value
 
     def _scale_cap(self) -> float:
