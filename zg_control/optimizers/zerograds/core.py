@@ -216,7 +216,9 @@ class ZeroGrads(Optimizer):
             sigma=self.sigma,
         )
 
-    def _adapt_sigma(self, X: np.ndarray, losses: np.ndarray, finite: np.ndarray) -> tuple:
+    def _adapt_sigma(
+        self, X: np.ndarray, losses: np.ndarray, finite: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, float]:
         """Split the centre's row (the last, under the success rule) off ``X (n + 1, d)``,
         ``losses``, ``finite`` and move the sigma factor: grow on a flat batch, else by the
         samples' success against the centre (:mod:`.step`). Returns the samples'

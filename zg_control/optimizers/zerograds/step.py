@@ -6,31 +6,31 @@ character that never leaves the ground, a puck that is never touched): the surro
 is zero and theta cannot move. Each such flat batch multiplies the factor by ``exp(FLAT_GAIN)``,
 so that the samples reach the edge of the plateau, as pycma grows its step size on flat fitness;
 lr grows with it.
-*Success*: every batch also evaluates theta itself, and the fraction ``p`` of the samples that
-beat it (ties count half; :func:`success_rate`) moves ``log`` of the factor by
-``SUCCESS_GAIN (p - SUCCESS_TARGET)``: Rechenberg's 1/5 success rule (Rechenberg 1973; Kern et
-al. 2004, "Learning probability distributions in continuous evolutionary algorithms"), read
-here as a test of the smoothing scale. Where the loss is close to linear at the samples' radius,
-one sample of each antithetic pair wins (``p = 1/2``) and sigma grows; where it is curved or
-narrow (a pose met within a tolerance, a valley) the samples lose to the centre and sigma
-shrinks; on a "second plateau", where most samples tie with the centre and the rest are worse,
-ties keep ``p`` near the target and sigma stays large enough to find the next level. An
-antithetic pair whose two samples both beat theta counts as two failures: on a smooth loss that
-needs theta at a local maximum along the pair's direction, and on a rough one (a hopper that
-falls) it says theta is a poor point, not that the scale is too small (measured: counted as
-wins, sigma ran to half the box on Hopper's splines and ZeroGrads fell below random search,
-experiments/NOTES.md session 13). So sigma finds the problem's own scale from either side (a
-sigma given x0.1 or x10 too large). lr does
-not follow the success factor (measured: tied to it, lr shrank with sigma on the d = 1000
-staircase, where the centre beats most samples in high d; the step length below sets lr).
-The success rule applies up to ``d = SUCCESS_MAX_DIM`` only (measured: it helps at d <= 300,
-the README's demo is d = 300, and costs from d = 483 on). In high d the slope term of a
-sample's loss change grows like ``sqrt(d)`` and the curvature term like ``d``, so theta beats
-nearly every sample and the rule shrinks sigma towards ``1 / sqrt(d)`` (HalfCheetah per step,
-d = 6000: sigma 0.1 -> 0.016, median -0.378 against -0.547 without the rule), a scale right
-for a (1+1)-ES, whose step is its sample, not for a surrogate's gradient (pycma, too, changes
-its step-size rule with d: two-point adaptation in diagonal mode above d = 299). Above
-``SUCCESS_MAX_DIM`` only flat batches move sigma and no centre row is asked.
+*Success* (up to ``d = SUCCESS_MAX_DIM``): every batch also evaluates theta itself, and the
+fraction ``p`` of the samples that beat it (ties count half; :func:`success_rate`) moves ``log``
+of the factor by ``SUCCESS_GAIN (p - SUCCESS_TARGET)``: Rechenberg's 1/5 success rule
+(Rechenberg 1973; Kern et al. 2004, "Learning probability distributions in continuous
+evolutionary algorithms"), read here as a test of the smoothing scale. Where the loss is close
+to linear at the samples' radius, one sample of each antithetic pair wins (``p = 1/2``) and
+sigma grows; where it is curved or narrow (a pose met within a tolerance, a valley) the samples
+lose to the centre and sigma shrinks; on a "second plateau", where most samples tie with the
+centre and the rest are worse, ties keep ``p`` near the target and sigma stays large enough to
+find the next level. An antithetic pair whose two samples both beat theta counts as two
+failures: on a smooth loss that needs theta at a local maximum along the pair's direction, and
+on a rough one (a hopper that falls) it says theta is a poor point, not that the scale is too
+small (measured: counted as wins, sigma ran to half the box on Hopper's splines and ZeroGrads
+fell below random search, experiments/NOTES.md session 13). So sigma finds the problem's own
+scale from either side (a sigma given x0.1 or x10 too large). lr does not follow the success
+factor (measured: tied to it, lr shrank with sigma on the d = 1000 staircase, where the centre
+beats most samples in high d; the step length below sets lr). The success rule applies up to
+``d = SUCCESS_MAX_DIM`` only (measured: it helps at d <= 300, the README's demo is d = 300, and
+costs from d = 483 on). In high d the slope term of a sample's loss change grows like
+``sqrt(d)`` and the curvature term like ``d``, so theta beats nearly every sample and the rule
+shrinks sigma towards ``1 / sqrt(d)`` (HalfCheetah per step, d = 6000: sigma 0.1 -> 0.016,
+median -0.378 against -0.547 without the rule), a scale right for a (1+1)-ES, whose step is its
+sample, not for a surrogate's gradient (pycma, too, changes its step-size rule with d: two-point
+adaptation in diagonal mode above d = 299). Above ``SUCCESS_MAX_DIM`` only flat batches move
+sigma and no centre row is asked.
 The factor stays within ``[MIN_SCALE, cap]`` (``cap``: half the box's median width over the
 base sigma when there are bounds, else ``MAX_SCALE``).
 
@@ -72,7 +72,8 @@ def is_flat(losses: np.ndarray) -> bool:
 
 
 class SigmaScale:
-    """The factor on sigma and lr: grown on flat batches, moved by the success rate.
+    """The factor on sigma: grown on flat batches (lr follows this part alone, ``flat_value``)
+    and moved by the success rate.
 
     Args:
         cap: the largest factor (>= 1).
