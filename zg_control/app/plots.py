@@ -1,4 +1,5 @@
-"""``loss.png`` of a run: best loss and batch mean over episodes, and the sampling scale."""
+"""``loss.png`` of a run: best loss and batch mean over episodes; the sampling scale and, for
+ZeroGrads, its learning rate ``lr`` beside the scale."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def plot_history(
     best, mean = _column(history, "best_loss"), _column(history, "batch_mean")
     key = scale_key(history)
     sigma = _column(history, key) if key else np.full(len(history), np.nan)
+    lr = _column(history, "lr")
     has_sigma = bool(np.isfinite(sigma).any())
     fig, axes = plt.subplots(
         2 if has_sigma else 1,
@@ -64,9 +66,7 @@ def plot_history(
     ax.grid(alpha=0.3)
     ax.legend()
     if has_sigma:
-        axes[1, 0].plot(ep, sigma, color="C1")
-        axes[1, 0].set_ylabel(key)
-        axes[1, 0].grid(alpha=0.3)
+        _plot_scale(axes[1, 0], ep, sigma, key, lr)
     axes[-1, 0].set_xlabel("episodes")
     fig.tight_layout()
     path = Path(path)
@@ -78,6 +78,21 @@ def plot_history(
         plt.close(fig)
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _plot_scale(ax: Any, ep: np.ndarray, sigma: np.ndarray, key: str, lr: np.ndarray) -> None:
+    """The lower panel: the sampling scale ``sigma (n,)`` and, when logged, ``lr (n,)`` on one
+    log axis (they differ by about 10x and move by factors)."""
+    ax.plot(ep, sigma, color="C1", label=key)
+    values = sigma[np.isfinite(sigma)]
+    if np.isfinite(lr).any():
+        ax.plot(ep, lr, color="C2", label="lr")
+        ax.legend(loc="best", fontsize="small")
+        values = np.concatenate([values, lr[np.isfinite(lr)]])
+    if values.size and values.min() > 0:
+        ax.set_yscale("log")
+    ax.set_ylabel("scale")
+    ax.grid(alpha=0.3)
 
 
 def plot_run(
