@@ -74,6 +74,24 @@ def test_devset_script_quick(tmp_path, capsys):
     assert 'zg-sigma-x10=zerograds:{"sigma": 1}' in variants and len(variants) == 4
 
 
+def test_devset_scale_table_compares_on_the_seeds_both_ran(tmp_path):
+    """A variant run on 2 seeds is compared with its default's median on those 2 seeds, not
+    on all 5; the table also gives each variant's median loss."""
+    report = load_script("devset_report")
+
+    def rec(label, method, seed, loss):
+        return {"task": "t", "method": method, "label": label, "seed": seed,
+                "final_loss": loss, "status": "ok"}  # fmt: skip
+
+    records = [rec("zerograds", "zerograds", s, x) for s, x in enumerate([0, 0, 9, 9, 9])]
+    records += [rec("cmaes", "cmaes", s, 1.0) for s in range(5)]
+    records += [rec("zg-sigma-x10", "zerograds", s, 0.5) for s in (0, 1)]
+    records += [rec("cma-sigma-x10", "cmaes", s, 2.0) for s in (0, 1, 2)]
+    text = report.write_devset_report(records, tmp_path, "cmd")
+    assert "| t | x10 | 2 / 3 | 0.5 | 1 | yes | 0.5 | 2 |" in text
+    assert (tmp_path / "devset.md").read_text() == text
+
+
 def test_scaling_script_quick(tmp_path):
     scaling = load_script("scaling")
     # one process (a fresh process per run, the script's default, is slow to start)
