@@ -73,6 +73,21 @@ def test_a_sphere_in_other_units_converges_by_default():
     assert adaptive.history[-1]["lr_factor"] > 30.0
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_sigma_given_too_large_for_the_box_keeps_the_steps_in_its_scale(seed):
+    """sigma 1 in the box [-1, 1] (x10 the default): lr's base stays 1/20 of the box's width
+    / 5 (0.02, as at the default sigma), so a d = 10 quadratic still converges while the
+    success rule brings sigma down (lr = sigma / 5 = 0.2 stalls it above 0.15)."""
+    c = np.linspace(-0.6, 0.6, 10)
+    box = (-np.ones(10), np.ones(10))
+    res = zg.minimize(lambda X: np.sum((X - c) ** 2, axis=1), np.zeros(10), "zerograds",
+                      budget=1000, seed=seed, bounds=box, sigma=1.0)  # fmt: skip
+    assert res.history[0]["lr"] == pytest.approx(0.02 * res.history[0]["lr_factor"])
+    assert res.loss < 0.02
+    unbounded = zg.make_optimizer("zerograds", np.zeros(10), sigma=1.0)
+    assert unbounded.current_lr() == pytest.approx(0.2)  # no box: lr follows the given sigma
+
+
 def test_a_batch_without_pairs_leaves_lr_alone():
     res = zg.minimize(
         lambda X: np.sum(X**2, axis=1), np.ones(4), "zerograds", 320, 0, antithetic=False

@@ -77,7 +77,9 @@ class ZeroGradsConfig(OptimizerConfig):
     Parameters (theta, stepped by ``torch.optim.Adam`` on the surrogate's gradient):
         lr: Adam's learning rate (``None``: the base sigma / 5 with the MLP, sigma / 10 with
             the ridge surrogate, whose slope for most coordinates is below the noise when
-            ``d`` is far above the buffer size).
+            ``d`` is far above the buffer size; with bounds, the base sigma counts at most
+            1/20 of the box's median width, the default sigma's share of [-1, 1], so a sigma
+            given too large for the box widens the smoothing but not the steps).
         k_theta: Adam steps per iteration (``None``: 3 with the MLP, 1 with the ridge
             surrogate, whose gradient does not change when theta moves).
     Running:
