@@ -94,22 +94,25 @@ def _plot(task: str, budget: int, runs: list[dict[str, Any]], thr: float, path: 
     import matplotlib.pyplot as plt
 
     grid = np.linspace(0, budget, 201)
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for m in _order({label_of(r) for r in runs}):
+    fig, ax = plt.subplots(figsize=(7.5, 4), dpi=100)
+    for i, m in enumerate(_order({label_of(r) for r in runs})):
         Y = np.array([curve_on_grid(r["curve"], grid) for r in runs if label_of(r) == m])
         ok = ~np.isnan(Y).any(axis=0)
         q25, q50, q75 = np.percentile(Y[:, ok], [25, 50, 75], axis=0)
-        (line,) = ax.plot(grid[ok], q50, label=f"{m} ({len(Y)})", lw=1.5)
-        ax.fill_between(grid[ok], q25, q75, color=line.get_color(), alpha=0.2, lw=0)
+        # ten colours, then the next line style: no two labels look alike
+        style = {"color": f"C{i % 10}", "ls": ("-", "--", "-.", ":")[i // 10 % 4]}
+        lw = 2.5 if m == "zerograds" else 1.5
+        ax.plot(grid[ok], q50, label=f"{m} ({len(Y)})", lw=lw, **style)
+        ax.fill_between(grid[ok], q25, q75, color=style["color"], alpha=0.15, lw=0)
     x0_loss = float(np.median([r["loss_x0"] for r in runs]))
     ax.axhline(x0_loss, color="k", ls=":", lw=1, label="x0")
     if np.isfinite(thr):
         ax.axhline(thr, color="grey", ls="--", lw=1, label="threshold")
     title = f"{task} (d = {runs[0]['dim']})"
     ax.set(xlabel="episodes", ylabel="best loss (median, IQR)", title=title)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the curves
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 
