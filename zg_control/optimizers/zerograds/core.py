@@ -34,12 +34,8 @@ from ..base import Optimizer
 from .config import ZeroGradsConfig, schedule_value
 from .mlp import MLPSurrogate, resolve_device
 from .ridge import RidgeSurrogate
-from .step import SUCCESS_MAX_DIM, SigmaScale, StepLength, slope_along, success_rate
+from .step import SUCCESS_MAX_DIM, SigmaScale, StepLength, box_limits, slope_along, success_rate
 from .surrogates import Surrogate
-
-BOX_SIGMA = 0.05
-"""The box-scaled sigma, as a fraction of the box's median width (0.1 in [-1, 1], the default
-sigma), above which lr's base does not follow sigma (:meth:`ZeroGrads.current_lr`)."""
 
 
 @contextlib.contextmanager
@@ -79,15 +75,15 @@ class ZeroGrads(Optimizer):
         self.linear = isinstance(self.surrogate, RidgeSurrogate)
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
-        self.sigma_scale = SigmaScale(self._scale_cap()) if c.adapt else None
+        self._base_sigma = schedule_value(c.sigma, 0, "sigma")
+        # the sigma factor's cap; lr's share of the base sigma (< 1: sigma above the box's scale)
+        cap, self._lr_share = box_limits(self.bounds, self._base_sigma)
+        self.sigma_scale = SigmaScale(cap) if c.adapt else None
         # the success rule (theta as the batch's last row) up to SUCCESS_MAX_DIM; a sigma
         # schedule (a callable) is followed as given, as a given lr is by the step length
         self.judge_centre = c.adapt and not callable(c.sigma) and self.dim <= SUCCESS_MAX_DIM
         self.step_length = StepLength() if c.adapt and c.antithetic and c.lr is None else None
         self._last_step = np.zeros(self.dim)
-        self._base_sigma = schedule_value(c.sigma, 0, "sigma")
-        # lr's share of the base sigma: 1, or less for a sigma given above the box's scale
-        self._lr_share = min(1.0, BOX_SIGMA * self._box_width() / self._base_sigma)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
         self.last_gradient = np.zeros(self.dim)
@@ -125,16 +121,6 @@ class ZeroGrads(Optimizer):
         1 with ``adapt=False``)."""
         return 1.0 if self.sigma_scale is None else self.sigma_scale.value
 
-    def _box_width(self) -> float:
-        """The box's median width (inf without bounds): the problem's own scale."""
-        if self.bounds is None:
-            return float("inf")
-        return float(np.median(self.bounds[1] - self.bounds[0]))
-
-    def _scale_cap(self) -> float:
-        """The largest sigma factor: sigma at most half the box's median width (bounds)."""
-        return 0.5 * self._box_width() / schedule_value(self.config.sigma, 0, "sigma")
-
     def current_sigma(self) -> float:
         """Sigma after ``n_evals`` evaluations: ``config.sigma`` (called if a callable) times
         the sigma factor."""
@@ -153,10 +139,8 @@ class ZeroGrads(Optimizer):
     def current_lr(self) -> float:
         """Theta's learning rate after ``n_evals`` evaluations: ``config.lr``, or the base
         sigma (``config.sigma``) / 5 (MLP) or / 10 (ridge) times the step-length factor
-        (``None``); either times the flat batches' growth (:attr:`flat_scale`). With bounds,
-        a sigma given above :data:`BOX_SIGMA` of the box's median width counts only up to it
-        (``_lr_share``): a sigma too large for the box widens the smoothing (which the success
-        rule corrects from the samples), not the steps, which stay in the box's scale."""
+        (``None``); either times the flat batches' growth (:attr:`flat_scale`). A sigma given
+        above the box's scale counts only up to it (:func:`.step.box_limits`)."""
         if self.config.lr is None:
             base = self._base_sigma * self._lr_share
             return base / (10 if self.linear else 5) * self.flat_scale * self.lr_factor

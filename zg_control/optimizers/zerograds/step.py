@@ -34,6 +34,12 @@ sigma and no centre row is asked.
 The factor stays within ``[MIN_SCALE, cap]`` (``cap``: half the box's median width over the
 base sigma when there are bounds, else ``MAX_SCALE``).
 
+**The box's scale.** With bounds, ``BOX_SIGMA`` of the box's median width (0.1 in [-1, 1], the
+default sigma) is the problem's own scale: lr's base follows a sigma given above it only up to
+it, so a sigma too large for the box widens the smoothing (which the success rule corrects up to
+d = 300) but not the steps (measured: sigma x10 on Keyframe cost 0.83 with lr = sigma / 5, 0
+with the cap; experiments/NOTES.md session 14).
+
 **Step length.** Each batch is drawn around the point the latest step reached, so its antithetic
 pairs measure, for free, the slope of the smoothed loss along that step *at its end*: a pair's
 loss difference ``f(theta + sigma e) - f(theta - sigma e)`` times ``e``'s component along the step
@@ -62,6 +68,17 @@ SUCCESS_MAX_DIM = 300  # the success rule applies up to this dimension (module d
 STEP_GAIN = 0.05  # log lr moved per unit of the standardised slope
 STEP_RANGE = 100.0  # lr's factor stays within [1 / STEP_RANGE, STEP_RANGE]
 SLOPE_CLIP = 3.0
+BOX_SIGMA = 0.05  # the box's own sigma, a fraction of its median width (module docstring)
+
+
+def box_limits(bounds: tuple[np.ndarray, np.ndarray] | None, sigma: float) -> tuple[float, float]:
+    """For the base ``sigma`` in the box ``bounds`` (``(lo, hi)``, each ``(d,)``): the sigma
+    factor's cap (sigma at most half the box's median width ``w``) and lr's share of sigma,
+    ``min(1, BOX_SIGMA w / sigma)`` (module docstring); ``(inf, 1)`` without bounds."""
+    if bounds is None:
+        return float("inf"), 1.0
+    w = float(np.median(bounds[1] - bounds[0]))
+    return 0.5 * w / sigma, min(1.0, BOX_SIGMA * w / sigma)
 
 
 def is_flat(losses: np.ndarray) -> bool:
