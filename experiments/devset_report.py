@@ -24,12 +24,19 @@ GOALS = {
 ZG, CMA, RANDOM = "zerograds", "cmaes", "random"
 
 
-def _losses(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[float]]:
-    out: dict[tuple[str, str], list[float]] = {}
+def _runs(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[tuple[int, float]]]:
+    """``(seed, final loss)`` of the runs that ended ok, per ``(task, label)``."""
+    out: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for r in records:
         if r["status"] == "ok":
-            out.setdefault((r["task"], label_of(r)), []).append(float(r["final_loss"]))
+            out.setdefault((r["task"], label_of(r)), []).append(
+                (int(r["seed"]), float(r["final_loss"]))
+            )
     return out
+
+
+def _losses(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[float]]:
+    return {k: [loss for _, loss in v] for k, v in _runs(records).items()}
 
 
 def _fmt(x: float) -> str:
@@ -75,11 +82,7 @@ def goal_table(losses: dict[tuple[str, str], list[float]]) -> list[str]:
 
 
 def _by_seed(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[int, float]]:
-    out: dict[tuple[str, str], dict[int, float]] = {}
-    for r in records:
-        if r["status"] == "ok":
-            out.setdefault((r["task"], label_of(r)), {})[int(r["seed"])] = float(r["final_loss"])
-    return out
+    return {k: dict(v) for k, v in _runs(records).items()}
 
 
 def _scale_cost(
