@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..optimizers.zerograds.core import torch_threads
 from ..optimizers.zerograds.mlp import resolve_device
 from ..optimizers.zerograds.step import SigmaScale, is_flat
+from ..optimizers.zerograds.threads import torch_threads
 from .config import BlackBoxConfig
 from .surrogate import ContextSurrogate
 

@@ -69,10 +69,13 @@ class ZeroGradsConfig(OptimizerConfig):
             itself (``batch_size + 1`` rows), a batch is flat only if it ties with theta too,
             and sigma otherwise moves by the fraction of samples that beat theta (a 1/5
             success rule: grows while more than a fifth win, ties counting half, shrinks while
-            fewer do; down to 1/1000 x). Step length (with ``lr=None`` and antithetic
-            batches): move lr by the slope each batch measures along the latest step at its
-            end (grow while the loss still falls there, shrink when it rises), within 1/100 to
-            100 x; an lr you give is followed as given (times the flat growth).
+            fewer do; down to 1/1000 x). Above d = 300, a sigma given larger than 1/20 of
+            the box's median width halves after 3 batches in a row without a new best sample,
+            down to that 1/20 (a default sigma is never larger). Step length (with
+            ``lr=None`` and antithetic batches): move lr by the slope each batch measures
+            along the latest step at its end (grow while the loss still falls there, shrink
+            when it rises), within 1/100 to 100 x; an lr you give is followed as given
+            (times the flat growth).
             ``False``: sigma and lr exactly as given, ``batch_size`` rows per batch.
     Parameters (theta, stepped by ``torch.optim.Adam`` on the surrogate's gradient):
         lr: Adam's learning rate (``None``: the base sigma / 5 with the MLP, sigma / 10 with

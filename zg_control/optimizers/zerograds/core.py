@@ -22,8 +22,6 @@ learns the loss at the perturbed point as the label of the unperturbed one (nest
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -34,22 +32,17 @@ from ..base import Optimizer
 from .config import ZeroGradsConfig, schedule_value
 from .mlp import MLPSurrogate, resolve_device
 from .ridge import RidgeSurrogate
-from .step import SUCCESS_MAX_DIM, SigmaScale, StepLength, box_limits, slope_along, success_rate
+from .step import (
+    SUCCESS_MAX_DIM,
+    Anneal,
+    SigmaScale,
+    StepLength,
+    box_limits,
+    slope_along,
+    success_rate,
+)  # fmt: skip
 from .surrogates import Surrogate
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads, then restore (``n = 0``: no change)."""
-    old = torch.get_num_threads()
-    if n <= 0 or n == old:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+from .threads import torch_threads
 
 
 class ZeroGrads(Optimizer):
@@ -82,6 +75,9 @@ class ZeroGrads(Optimizer):
         # the success rule (theta as the batch's last row) up to SUCCESS_MAX_DIM; a sigma
         # schedule (a callable) is followed as given, as a given lr is by the step length
         self.judge_centre = c.adapt and not callable(c.sigma) and self.dim <= SUCCESS_MAX_DIM
+        # above it, a sigma given above the box's scale anneals to it while the best stalls
+        anneal = c.adapt and not callable(c.sigma) and not self.judge_centre and self._lr_share < 1
+        self.anneal = Anneal(self._lr_share) if anneal else None
         self.step_length = StepLength() if c.adapt and c.antithetic and c.lr is None else None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
@@ -224,7 +220,10 @@ class ZeroGrads(Optimizer):
         if self.sigma_scale is None:
             return X, losses, finite, False, float("nan")
         if not self.judge_centre:
-            return X, losses, finite, self.sigma_scale.update(losses), float("nan")
+            flat = self.sigma_scale.update(losses)
+            if self.anneal is not None:
+                self.anneal.update(losses, finite, flat, self.sigma_scale)
+            return X, losses, finite, flat, float("nan")
         centre, centre_ok = losses[-1], bool(finite[-1])
         X, losses, finite = X[:-1], losses[:-1], finite[:-1]
         # a plateau: the samples tie with each other and with theta (samples that tie with each
@@ -271,6 +270,7 @@ class ZeroGrads(Optimizer):
             "base_sigma": self._base_sigma,
             "sigma_scale": None if self.sigma_scale is None else self.sigma_scale.state_dict(),
             "step_length": None if self.step_length is None else self.step_length.state_dict(),
+            "anneal": None if self.anneal is None else self.anneal.state_dict(),
             "last_step": self._last_step.copy(),
             "clean": None if self._clean is None else self._clean.copy(),
         }
@@ -287,6 +287,8 @@ class ZeroGrads(Optimizer):
             self.sigma_scale.load_state_dict(state["sigma_scale"])
         if self.step_length is not None:
             self.step_length.load_state_dict(state["step_length"])
+        if self.anneal is not None:
+            self.anneal.load_state_dict(state["anneal"])
         self._last_step = np.array(state["last_step"], dtype=np.float64)
         clean = state["clean"]
         self._clean = None if clean is None else np.asarray(clean, dtype=np.float64)

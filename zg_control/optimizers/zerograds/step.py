@@ -40,6 +40,15 @@ it, so a sigma too large for the box widens the smoothing (which the success rul
 d = 300) but not the steps (measured: sigma x10 on Keyframe cost 0.83 with lr = sigma / 5, 0
 with the cap; experiments/NOTES.md session 14).
 
+**A sigma given above the box's scale, above d = 300.** No signal there tells a sigma too large
+from a right one (the samples' success and the curvature-to-slope ratio overlap at 0.1 and 1 on
+the gaits; experiments/NOTES.md session 14), so such a sigma is read as an exploration phase
+that must keep paying: after ``ANNEAL_PATIENCE`` batches in a row (flat ones not counted)
+without a new best sample, sigma's factor halves, not below the box's sigma (:class:`Anneal`),
+a continuation from the user's smoothing down to the box's (measured, sigma x10 at d >= 1000:
+Ant 0.3 -> 1.53 of the default's 1.56, experiments/NOTES.md session 15). A sigma at or below the
+box's scale, every default, is never touched by it.
+
 **Step length.** Each batch is drawn around the point the latest step reached, so its antithetic
 pairs measure, for free, the slope of the smoothed loss along that step *at its end*: a pair's
 loss difference ``f(theta + sigma e) - f(theta - sigma e)`` times ``e``'s component along the step
@@ -69,6 +78,7 @@ STEP_GAIN = 0.05  # log lr moved per unit of the standardised slope
 STEP_RANGE = 100.0  # lr's factor stays within [1 / STEP_RANGE, STEP_RANGE]
 SLOPE_CLIP = 3.0
 BOX_SIGMA = 0.05  # the box's own sigma, a fraction of its median width (module docstring)
+ANNEAL_PATIENCE = 3  # batches without a new best before a sigma above the box's halves
 
 
 def box_limits(bounds: tuple[np.ndarray, np.ndarray] | None, sigma: float) -> tuple[float, float]:
@@ -128,12 +138,51 @@ class SigmaScale:
         step = SUCCESS_GAIN * (rate - SUCCESS_TARGET)
         self.log_scale = max(self.log_min, min(self.log_scale + step, self.log_max))
 
+    def halve(self, floor: float) -> None:
+        """Halve the factor, not below ``floor``."""
+        self.log_scale = max(self.log_scale - math.log(2.0), math.log(floor))
+
     def state_dict(self) -> dict[str, Any]:
         return {"log_scale": self.log_scale, "log_flat": self.log_flat}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.log_scale = float(state["log_scale"])
         self.log_flat = float(state["log_flat"])
+
+
+class Anneal:
+    """Halves sigma's factor after ``ANNEAL_PATIENCE`` batches without a new best sample, not
+    below ``floor`` (the box's sigma over the base sigma, < 1; module docstring).
+
+    Args:
+        floor: the smallest factor it leaves.
+    """
+
+    def __init__(self, floor: float) -> None:
+        self.floor = floor
+        self.best = math.inf
+        self.stalled = 0
+
+    def update(self, losses: np.ndarray, finite: np.ndarray, flat: bool, scale: SigmaScale) -> None:
+        """Judge a batch: ``losses (n,)``, ``finite (n,)`` which of them count; a flat batch
+        is left out (the flat rule grows sigma there)."""
+        if flat or not finite.any():
+            return
+        low = float(losses[finite].min())
+        if low < self.best:
+            self.best, self.stalled = low, 0
+            return
+        self.stalled += 1
+        if self.stalled >= ANNEAL_PATIENCE:
+            scale.halve(self.floor)
+            self.stalled = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "stalled": self.stalled}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = float(state["best"])
+        self.stalled = int(state["stalled"])
 
 
 def success_rate(
