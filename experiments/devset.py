@@ -18,7 +18,10 @@ runs of the scale part) are made once and an interrupted set resumes:
 - ``plateau``: starts where every nearby episode scores the same (the ``plateau`` function at
   d = 10, 100, 1000, and push-spline, whose puck is never touched near x0);
 - ``outside``: dm-control's suite models with losses written here (bench/outside.py; needs
-  ``pip install dm-control``), every method and the installed peers.
+  ``pip install dm-control``), every method and the installed peers;
+- ``policy``: the closed-loop policies (MLP weights, no box: nothing to take a scale from),
+  ZeroGrads, CMA-ES and random search at the default sigma, the first two also at sigma
+  x0.1 and x10 (the dm-control walker's needs dm-control).
 
 Then ``devset.md`` checks the targets of issue 17 from all runs in the folder: ZeroGrads' median
 against the best other method's, the animation tasks' discrete goals per seed, what a
@@ -45,9 +48,10 @@ OUTSIDE = (
     "dmc-walker", "dmc-cheetah", "dmc-hopper", "dmc-acrobot", "dmc-cheetah-seq",
     "dmc-walker-policy",
 )  # fmt: skip
+POLICY = ("hopper-policy", "dmc-walker-policy")
 FACTORS = (0.1, 10.0)
 SIGMA0 = {"zerograds": ("zg", 0.1), "cmaes": ("cma", 0.1)}  # the defaults being mis-specified
-PARTS = ("animation", "large", "scale", "plateau", "outside")
+PARTS = ("animation", "large", "scale", "plateau", "outside", "policy")
 
 
 def scale_variants() -> list[str]:
@@ -68,6 +72,7 @@ def part_plan(part: str) -> tuple[tuple[str, ...], list[str]]:
         "scale": ((*ANIMATION, *LARGE), scale_variants()),
         "plateau": (PLATEAU, ["zerograds", "cmaes", "sa", "random"]),
         "outside": (OUTSIDE, everyone),
+        "policy": (POLICY, ["zerograds", "cmaes", "random", *scale_variants()]),
     }[part]
 
 

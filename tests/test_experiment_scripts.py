@@ -72,6 +72,11 @@ def test_devset_script_quick(tmp_path, capsys):
     assert "plateau: 0 runs to make" in capsys.readouterr().out
     variants = devset.scale_variants()
     assert 'zg-sigma-x10=zerograds:{"sigma": 1}' in variants and len(variants) == 4
+    # the policies have no part with their defaults but this one: its cost table needs them
+    assert devset.part_plan("policy") == (
+        devset.POLICY,
+        ["zerograds", "cmaes", "random", *variants],
+    )
 
 
 def test_devset_scale_table_compares_on_the_seeds_both_ran(tmp_path):
