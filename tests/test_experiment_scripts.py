@@ -163,8 +163,8 @@ def test_experiment_scripts_document_every_argument(capsys):
         "bench_episodes": "seed of the random controls and policy weights (default: 0)",
         "bench_lockstep": "one run per seed (default: 0 1 2 3 4 5 6 7)",
         "amortized": "held-out contexts (default: 20)",
-        "devset": "parts of the set: animation, large, scale, plateau, outside (default: "
-        "animation large scale plateau outside)",
+        "devset": "parts of the set: animation, large, scale, plateau, outside, policy "
+        "(default: animation large scale plateau outside policy)",
     }
     for name, default in shown.items():
         module = load_script(name)
