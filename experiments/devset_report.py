@@ -35,10 +35,6 @@ def _runs(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[tuple[int
     return out
 
 
-def _losses(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[float]]:
-    return {k: [loss for _, loss in v] for k, v in _runs(records).items()}
-
-
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
@@ -81,10 +77,6 @@ def goal_table(losses: dict[tuple[str, str], list[float]]) -> list[str]:
     return rows
 
 
-def _by_seed(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[int, float]]:
-    return {k: dict(v) for k, v in _runs(records).items()}
-
-
 def _scale_cost(
     by_seed: dict[tuple[str, str], dict[int, float]], task: str, method: str, variant: str
 ) -> tuple[int, float, float] | None:
@@ -122,7 +114,8 @@ def scale_table(by_seed: dict[tuple[str, str], dict[int, float]], tasks: list[st
 
 def write_devset_report(records: list[dict[str, Any]], out: Path, command: str) -> str:
     """Write ``out/devset.md`` from ``records`` and return its text."""
-    losses = _losses(records)
+    runs = _runs(records)  # grouped once: the medians by label, the costs by seed
+    losses = {k: [loss for _, loss in v] for k, v in runs.items()}
     tasks = sorted({t for (t, _) in losses}, key=lambda t: (t not in GOALS, t))
     parts = [
         "# Development set of the step control (issue 17)",
@@ -142,7 +135,7 @@ def write_devset_report(records: list[dict[str, Any]], out: Path, command: str) 
         "",
         "On the seeds both were run with; the last two columns are the medians at sigma x k.",
         "",
-        *scale_table(_by_seed(records), tasks),
+        *scale_table({k: dict(v) for k, v in runs.items()}, tasks),
         "",
     ]
     text = "\n".join(parts)
