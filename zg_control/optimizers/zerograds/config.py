@@ -46,7 +46,7 @@ class ZeroGradsConfig(OptimizerConfig):
             each sample is perturbed once more before it is evaluated, and the surrogate
             learns the loss at the perturbed point as the label of the unperturbed one.
         batch_size: samples per iteration (even when antithetic); ``adapt=True`` adds one row,
-            theta itself, up to d = 300.
+            theta itself, up to d = 300, and above it two while a near-plateau is probed.
         antithetic: draw pairs ``theta +/- e``.
     Surrogate (``h_phi``):
         surrogate: "mlp" (the paper's: an MLP plus a linear skip, learnt by Adam on the raw
@@ -71,11 +71,14 @@ class ZeroGradsConfig(OptimizerConfig):
             success rule: grows while more than a fifth win, ties counting half, shrinks while
             fewer do; down to 1/1000 x). Above d = 300, a sigma given larger than 1/20 of
             the box's median width halves after 3 batches in a row without a new best sample,
-            down to that 1/20 (a default sigma is never larger). Step length (with
-            ``lr=None`` and antithetic batches): move lr by the slope each batch measures
-            along the latest step at its end (grow while the loss still falls there, shrink
-            when it rises), within 1/100 to 100 x; an lr you give is followed as given
-            (times the flat growth).
+            down to that 1/20 (a default sigma is never larger); one given below 1/40 of it is
+            probed for a near-plateau with one extra pair per batch at 1/20 of the width and
+            jumps there (lr with it) when the loss moves far more at that scale than at sigma
+            (:mod:`.near_plateau`; the probe stops once the loss is rougher at sigma).
+            Step length (with ``lr=None`` and antithetic batches): move lr by the slope each
+            batch measures along the latest step at its end (grow while the loss still falls
+            there, shrink when it rises), within 1/100 to 100 x; an lr you give is followed as
+            given (times the flat growth).
             ``False``: sigma and lr exactly as given, ``batch_size`` rows per batch.
     Parameters (theta, stepped by ``torch.optim.Adam`` on the surrogate's gradient):
         lr: Adam's learning rate (``None``: the base sigma / 5 with the MLP, sigma / 10 with

@@ -3,9 +3,11 @@
 One iteration, as data::
 
     theta --ask--> X = theta + sigma * [E; -E]   (antithetic, E ~ N(0, I), shape (n, d))
-                   (+ theta itself as the last row with ``adapt=True``, d <= 300: (n + 1, d))
+                   (+ theta itself as the last row with ``adapt=True``, d <= 300: (n + 1, d);
+                   + a probe pair at the box's sigma while sigma is far below it, d > 300)
           --f----> losses                        (one episode per row; the only information)
-          --tell-> sigma's factor moves (flat batch; the samples' success against theta)
+          --tell-> sigma's factor moves (flat batch; the samples' success against theta;
+                   a near-plateau's jump to the box's sigma)
                    surrogate.add(X, losses); surrogate.fit(centre=theta, scale=sigma, k_phi)
                    k_theta times: theta.grad = grad h_phi(theta); Adam step; project on bounds
 
@@ -29,8 +31,10 @@ import torch
 
 from .._torch_state import optimizer_state_from_numpy, optimizer_state_to_numpy
 from ..base import Optimizer
+from .choice import make_surrogate
 from .config import ZeroGradsConfig, schedule_value
-from .mlp import MLPSurrogate, resolve_device
+from .mlp import resolve_device
+from .near_plateau import NearPlateau
 from .ridge import RidgeSurrogate
 from .step import (
     SUCCESS_MAX_DIM,
@@ -41,8 +45,9 @@ from .step import (
     slope_along,
     success_rate,
 )  # fmt: skip
-from .surrogates import Surrogate
 from .threads import torch_threads
+
+RULES = ("sigma_scale", "step_length", "anneal", "near")  # the step control's stateful parts
 
 
 class ZeroGrads(Optimizer):
@@ -64,7 +69,7 @@ class ZeroGrads(Optimizer):
         c = self.config
         self.device = resolve_device(c.device)
         self.gen = torch.Generator(device="cpu").manual_seed(self.seed)
-        self.surrogate = self._make_surrogate()
+        self.surrogate = make_surrogate(c, self.dim, self.gen, self.device)
         self.linear = isinstance(self.surrogate, RidgeSurrogate)
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
@@ -79,37 +84,21 @@ class ZeroGrads(Optimizer):
         anneal = c.adapt and not callable(c.sigma) and not self.judge_centre and self._lr_share < 1
         self.anneal = Anneal(self._lr_share) if anneal else None
         self.step_length = StepLength() if c.adapt and c.antithetic and c.lr is None else None
+        # above it, a sigma far below the box's scale is probed for a near-plateau
+        probe = self.step_length is not None and not self.judge_centre and not callable(c.sigma)
+        self.near = NearPlateau.for_box(self.bounds, self.seed) if probe else None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
         self.last_gradient = np.zeros(self.dim)
         self._clean: np.ndarray | None = None  # the latest ask's rows before the inner noise
 
-    def _make_surrogate(self) -> Surrogate:
-        """The configured surrogate; "auto": the MLP while ``d <= buffer_size``, else ridge."""
-        c = self.config
-        kind = c.surrogate
-        if kind == "auto":
-            kind = "mlp" if self.dim <= c.buffer_size else "ridge"
-        if kind == "ridge":
-            return RidgeSurrogate(
-                self.dim, buffer_size=c.buffer_size, locality=c.locality, ridge=c.ridge
-            )
-        return MLPSurrogate(
-            self.dim,
-            width=c.width,
-            depth=c.depth,
-            lr=c.lr_phi,
-            buffer_size=c.buffer_size,
-            locality=c.locality,
-            generator=self.gen,
-            device=self.device,
-        )
-
     @property
     def batch_size(self) -> int:
-        """Rows of every ask: the samples, plus theta itself under the success rule."""
-        return self.config.batch_size + (1 if self.judge_centre else 0)
+        """Rows of the next ask: the samples, plus theta under the success rule or the
+        near-plateau's probe pair."""
+        probing = self.near is not None and self.near.active(self.current_sigma())
+        return self.config.batch_size + (1 if self.judge_centre else 2 if probing else 0)
 
     @property
     def scale(self) -> float:
@@ -168,17 +157,25 @@ class ZeroGrads(Optimizer):
         self._clean = X
         if self.judge_centre:  # theta itself, to judge sigma by the samples' success
             X_eval = np.concatenate([X_eval, self.theta.detach().numpy()[None]])
+        elif self.near is not None and self.near.active(self.sigma):
+            X_eval = np.concatenate([X_eval, self.near.rows(self.theta.detach().numpy())])
         return X_eval
 
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
         """Add the batch to the surrogate, fit it around theta, and take ``k_theta`` Adam
         steps on its gradient, each projected onto the bounds."""
-        X, losses, finite, flat, success = self._adapt_sigma(X, losses, self.last_finite)
+        finite, jump = self.last_finite, False
+        if self.near is not None and self.near.direction is not None:  # the probe: 2 last rows
+            probe, X, losses = losses[-2:], X[:-2], losses[:-2]
+            probe_finite, finite = finite[-2:], finite[:-2]
+        X, losses, finite, flat, success = self._adapt_sigma(X, losses, finite)
         theta0 = self.theta.detach().numpy().copy()
         if self.step_length is not None and self._clean is not None:
             h = len(losses) // 2  # the second half of the perturbations is the first negated
             E = (self._clean[:h] - theta0) / self.sigma  # (n/2, d)
             self.step_length.update(slope_along(E, losses, finite, self._last_step))
+            if self.near is not None and self.near.direction is not None:
+                jump = self.near.update(E, losses, finite, self.sigma, probe, probe_finite)
         X_fit, losses = self._training_rows(X, losses, finite)
         self.surrogate.add(X_fit, losses)
         fit_error = self.surrogate.fit(self.theta.detach().numpy(), self.sigma, self.config.k_phi)
@@ -197,6 +194,8 @@ class ZeroGrads(Optimizer):
             self.theta_opt.step()
             self._project_theta()
         self._last_step = self.theta.detach().numpy() - theta0
+        if jump:  # sigma and lr to the box's sigma; Adam's moments into the plane's new units
+            self.near.jump(self.sigma, self.sigma_scale, self.theta_opt if self.linear else None)
         self.metrics.update(
             flat=float(flat),
             success=success,
@@ -268,9 +267,7 @@ class ZeroGrads(Optimizer):
             "torch_rng": self.gen.get_state().numpy().copy(),
             "sigma": self.sigma,
             "base_sigma": self._base_sigma,
-            "sigma_scale": None if self.sigma_scale is None else self.sigma_scale.state_dict(),
-            "step_length": None if self.step_length is None else self.step_length.state_dict(),
-            "anneal": None if self.anneal is None else self.anneal.state_dict(),
+            **{k: None if (r := getattr(self, k)) is None else r.state_dict() for k in RULES},
             "last_step": self._last_step.copy(),
             "clean": None if self._clean is None else self._clean.copy(),
         }
@@ -283,12 +280,9 @@ class ZeroGrads(Optimizer):
         self.gen.set_state(torch.as_tensor(state["torch_rng"], dtype=torch.uint8))
         self.sigma = float(state["sigma"])
         self._base_sigma = float(state["base_sigma"])
-        if self.sigma_scale is not None:
-            self.sigma_scale.load_state_dict(state["sigma_scale"])
-        if self.step_length is not None:
-            self.step_length.load_state_dict(state["step_length"])
-        if self.anneal is not None:
-            self.anneal.load_state_dict(state["anneal"])
+        for k in RULES:  # a checkpoint from before a rule existed starts that rule afresh
+            if getattr(self, k) is not None and state.get(k) is not None:
+                getattr(self, k).load_state_dict(state[k])
         self._last_step = np.array(state["last_step"], dtype=np.float64)
         clean = state["clean"]
         self._clean = None if clean is None else np.asarray(clean, dtype=np.float64)

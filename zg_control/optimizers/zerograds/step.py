@@ -50,6 +50,9 @@ median of 3 seeds: Ant -0.30 -> -1.46, Walker2d -0.96 -> -1.64, defaults -1.56 a
 experiments/NOTES.md session 15). A sigma at or below the box's scale, every default, is never
 touched by it.
 
+**A sigma given far below the box's scale, above d = 300**, is probed for a near-plateau and
+jumps to the box's scale (:mod:`.near_plateau`).
+
 **Step length.** Each batch is drawn around the point the latest step reached, so its antithetic
 pairs measure, for free, the slope of the smoothed loss along that step *at its end*: a pair's
 loss difference ``f(theta + sigma e) - f(theta - sigma e)`` times ``e``'s component along the step
@@ -129,10 +132,11 @@ class SigmaScale:
             self.grow()
         return flat
 
-    def grow(self) -> None:
-        """One flat batch's growth, up to the cap."""
-        self.log_scale = min(self.log_scale + FLAT_GAIN, self.log_max)
-        self.log_flat = min(self.log_flat + FLAT_GAIN, self.log_max)
+    def grow(self, log_gain: float = FLAT_GAIN) -> None:
+        """One flat batch's growth (or ``log_gain``, a near-plateau's jump), up to the cap;
+        lr follows it."""
+        self.log_scale = min(self.log_scale + log_gain, self.log_max)
+        self.log_flat = min(self.log_flat + log_gain, self.log_max)
 
     def success(self, rate: float) -> None:
         """Move by the batch's success ``rate`` (:func:`success_rate`) against the target."""

@@ -1,0 +1,114 @@
+"""Above d = 300, a sigma far below the box's scale is probed for a near-plateau and jumps to the
+box's sigma when the loss moves far more there (zerograds/near_plateau.py); defaults are left
+alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import iterate, same_run
+
+import zg_control as zg
+from zg_control.optimizers.zerograds.near_plateau import RATIO, WARMUP, NearPlateau, pair_slopes
+
+D = 400  # above the success rule's dimension
+BOX = (-np.ones(D), np.ones(D))
+
+
+def dead_zone(X: np.ndarray) -> np.ndarray:
+    """``-mean(max(x - 0.05, 0))`` plus a 1e-9 ripple: within 0.05 of x0 = 0 only the ripple
+    moves (no batch ties, so the flat rule never fires), beyond it every coordinate pays;
+    minimum -0.95 at the box's corner. Shape ``(n, D) -> (n,)``."""
+    ripple = 1e-9 * np.mean(np.cos(1000.0 * X), axis=1)
+    return -np.mean(np.maximum(X - 0.05, 0.0), axis=1) + ripple
+
+
+def batch(rng: np.random.Generator, fn, theta: np.ndarray, sigma: float):
+    """One antithetic batch of 8 pairs at ``sigma``: ``E (8, d)`` and the losses ``(16,)``."""
+    E = rng.standard_normal((8, theta.size))
+    losses = fn(theta + sigma * np.concatenate([E, -E]))
+    return E, losses
+
+
+@pytest.mark.parametrize("radius", [0.01, 0.3])
+def test_pair_slopes_do_not_depend_on_the_radius_of_a_plane(radius):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(50)
+    E = rng.standard_normal((4000, 50))
+    losses = np.concatenate([radius * E @ w, -radius * E @ w])
+    s = pair_slopes(E, losses, np.ones(8000, bool), radius)
+    assert s.mean() == pytest.approx(w @ w / 50, rel=0.05)  # E[(w . e / |e|)^2] = |w|^2 / d
+
+
+def rough(X: np.ndarray) -> np.ndarray:
+    """A ripple as large at every radius: its slope per unit of radius is far larger at 0.01
+    than at 0.1, as on the gaits' splines where a sample falls or not."""
+    return np.mean(np.sin(1e4 * X), axis=1)
+
+
+@pytest.mark.parametrize(
+    ("fn", "fires", "retires"),
+    [(lambda X: X.sum(axis=1), False, None), (dead_zone, True, False), (rough, False, True)],
+)
+def test_the_probe_fires_on_a_near_plateau_and_retires_on_a_rough_loss(fn, fires, retires):
+    rng, near = np.random.default_rng(1), NearPlateau(0.1)
+    theta, fired = np.zeros(D), []
+    for _ in range(30):
+        if not near.active(0.01):
+            break
+        probe = fn(near.rows(theta))
+        E, losses = batch(rng, fn, theta, 0.01)
+        ok = np.ones(16, bool)
+        fired.append(near.update(E, losses, ok, 0.01, probe, np.ones(2, bool)))
+    assert any(fired) == fires
+    if retires is not None:  # a plane may go either way: it is no near-plateau
+        assert near.retired == retires and len(fired) == (WARMUP if retires else 30)
+    if fires:
+        assert fired.index(True) == WARMUP - 1  # at the first chance
+        assert near.small < RATIO * near.large
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_sigma_ten_times_too_small_leaves_a_near_plateau(seed):
+    """sigma 0.01 in [-1, 1] at d = 400 on the dead zone: held, it does not leave x0's
+    neighbourhood (> -0.01); with the probe, sigma jumps to the box's 0.1 within the first
+    batches and the run ends as the default does (-0.66 to -0.69; before the rule, -0.31 to
+    -0.44 at sigma 0.01)."""
+    run = lambda **kw: zg.minimize(  # noqa: E731
+        dead_zone, np.zeros(D), "zerograds", budget=2000, seed=seed, bounds=BOX, sigma=0.01, **kw
+    )
+    held, probed = run(adapt=False), run()
+    assert held.loss > -0.01
+    assert probed.loss < -0.6
+    assert probed.history[-1]["sigma"] == pytest.approx(0.1)
+    assert probed.history[WARMUP + 1]["sigma"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(
+    ("dim", "sigma", "bounds", "kw"),
+    [
+        (D, 0.1, BOX, {}),  # the default: at the box's sigma
+        (D, 0.06, BOX, {}),  # above half of it
+        (D, 0.01, None, {}),  # no box, no scale to probe at
+        (40, 0.01, (-1.0, 1.0), {}),  # the success rule's dimensions
+        (D, 0.01, BOX, {"lr": 0.001}),  # a given lr is followed as given
+        (D, 0.01, BOX, {"adapt": False}),
+    ],
+)
+def test_it_is_off_where_sigma_is_near_the_box_or_other_rules_apply(dim, sigma, bounds, kw):
+    opt = zg.make_optimizer("zerograds", np.zeros(dim), sigma=sigma, bounds=bounds, **kw)
+    probing = opt.near is not None and opt.near.active(opt.current_sigma())
+    assert not probing
+    assert opt.ask().shape[0] == opt.batch_size == 16 + (dim <= 300 and kw == {})
+
+
+def test_resume_while_probing_is_identical():
+    opt = zg.make_optimizer("zerograds", np.zeros(D), seed=3, bounds=BOX, sigma=0.01)
+    iterate(opt, dead_zone, 2)  # two probes told, before the warm-up ends
+    assert opt.near.count == 2 and opt.batch_size == 18
+    twin = zg.make_optimizer("zerograds", np.zeros(D), seed=3, bounds=BOX, sigma=0.01)
+    twin.load_state_dict(opt.state_dict())
+    runs = [[], []]
+    recs = [iterate(o, dead_zone, 10, runs[i]) for i, o in enumerate((opt, twin))]
+    assert same_run((recs[0], runs[0]), (recs[1], runs[1]))
+    assert opt.current_sigma() == pytest.approx(0.1) and twin.scale == opt.scale

@@ -1,0 +1,145 @@
+"""A near-plateau above d = 300: the loss barely moves at sigma but does at the box's scale.
+
+The flat-batch rule (:mod:`.step`) grows sigma when every loss of a batch ties. A simulated
+character at rest under tiny torques does not tie: HalfCheetah's losses at x0 differ by ~1e-4
+at sigma 0.01 and its antithetic pairs' slope there is the episode's numerical roughness, not
+the way to run; at sigma 0.1 the same pairs differ by ~3e-3, and the squared slope per unit of
+radius is ~10 times larger (measured at x0: ``R(0.01 / 0.1) = 0.12``). The surrogate fits ranks,
+so roughness at the samples' radius still gives it a direction, and theta wanders without
+falling (a sigma given x0.1 at d = 6000: -0.08 after 3000 episodes against -0.61 at the
+default; experiments/NOTES.md session 17).
+
+The test, while sigma is below half the box's sigma (``BOX_SIGMA`` of its median width): one
+extra antithetic pair per batch at the box's sigma, along a fresh direction ``e``. Per batch,
+the mean squared slope of the batch's pairs at sigma, ``((f(theta + s e_k) - f(theta - s e_k))
+/ (2 s |e_k|))^2``, and the probe pair's at the box's sigma, each averaged over batches
+(``BETA``). On a smooth loss the two agree (the antithetic difference has no even terms, and
+the slope along a random direction does not depend on the radius), so their ratio is ~1; a
+rough loss (a hopper that falls) has a *larger* slope at the small radius (ratio 5 to 80 on
+the gaits' splines at sigma 0.01); only a loss that bends up with the radius, a near-plateau,
+has it far smaller. Once the ratio is below ``RATIO`` (after ``WARMUP`` probes), sigma jumps to
+the box's sigma and lr with it, as on a flat batch; Adam's moments are carried into the plane's
+new units (:func:`rescale_adam`). Once it is at or above ``RETIRE`` (a loss rougher at sigma
+than at the box's scale: the gaits' splines, whose sigma x0.1 is no plateau) the probe stops
+for the run, so such a run pays ``2 WARMUP`` extra episodes and not 2 of every 18 (measured,
+probing on: Ant at sigma x0.1 lost 0.04 to 0.08 per seed; NOTES session 17). A sigma at or
+above half the box's scale, every default, is never probed: those runs are unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .step import BOX_SIGMA, SigmaScale
+
+BETA = 0.25  # weight of the newest batch in the slopes' running means
+WARMUP = 3  # probes before the test may fire
+RATIO = 0.25  # squared slope at sigma / at the box's sigma below which sigma jumps
+RETIRE = 2.0  # ... at or above which the probe stops for the run (a rough loss)
+ACTIVE_SHARE = 0.5  # probed while sigma < ACTIVE_SHARE * the box's sigma
+STREAM = 0x4E50  # the probe's own random stream, beside the run's seed
+
+
+def pair_slopes(E: np.ndarray, losses: np.ndarray, finite: np.ndarray, sigma: float) -> np.ndarray:
+    """The squared slopes ``((l_k - l_{k+h}) / (2 sigma |E_k|))^2`` of the antithetic pairs with
+    two finite losses. ``E (h, d)``: the first half of the perturbations in sigma units;
+    ``losses (2h,)``, ``finite (2h,)``. Shape ``(pairs kept,)``."""
+    h = len(E)
+    ok = finite[:h] & finite[h : 2 * h]
+    diff = losses[:h][ok] - losses[h : 2 * h][ok]
+    return (diff / (2.0 * sigma * np.linalg.norm(E[ok], axis=1))) ** 2
+
+
+class NearPlateau:
+    """The probe and its running means; see the module docstring.
+
+    Args:
+        box_sigma: the box's sigma (``BOX_SIGMA`` of its median width), the probe's radius.
+        seed: the run's seed; the probe draws its directions from its own stream of it, so a
+            run whose probe never fires samples exactly the batches it would without it.
+    """
+
+    def __init__(self, box_sigma: float, seed: int = 0) -> None:
+        self.box_sigma = box_sigma
+        self.rng = np.random.default_rng([seed, STREAM])
+        self.small = self.large = 0.0  # running means of the squared slopes
+        self.count = 0  # probes since the start or the last jump
+        self.retired = False  # the loss is rough at sigma: no more probes this run
+        self.direction: np.ndarray | None = None  # the pending probe's e, (d,)
+
+    @classmethod
+    def for_box(cls, bounds: tuple[np.ndarray, np.ndarray] | None, seed: int) -> NearPlateau | None:
+        """The probe of a run with ``seed`` in the box ``bounds`` (``(lo, hi)``, each
+        ``(d,)``); None without one (no scale to probe at)."""
+        if bounds is None:
+            return None
+        return cls(BOX_SIGMA * float(np.median(bounds[1] - bounds[0])), seed)
+
+    def active(self, sigma: float) -> bool:
+        return not self.retired and sigma < ACTIVE_SHARE * self.box_sigma
+
+    def rows(self, theta: np.ndarray) -> np.ndarray:
+        """The probe pair ``theta +/- box_sigma e``, shape ``(2, d)``."""
+        self.direction = self.rng.standard_normal(theta.size)
+        step = self.box_sigma * self.direction
+        return np.stack([theta + step, theta - step])
+
+    def update(
+        self, E: np.ndarray, losses: np.ndarray, finite: np.ndarray, sigma: float,
+        probe: np.ndarray, probe_finite: np.ndarray,
+    ) -> bool:  # fmt: skip
+        """Add one batch (``E (h, d)``, ``losses (2h,)``, ``finite (2h,)`` at ``sigma``) and
+        the probe's ``probe (2,)``, ``probe_finite (2,)``; True when sigma should jump."""
+        e, self.direction = self.direction, None
+        small = pair_slopes(E, losses, finite, sigma)
+        if e is None or small.size == 0 or not probe_finite.all():
+            return False
+        large = float(pair_slopes(e[None], probe, probe_finite, self.box_sigma)[0])
+        w = 1.0 if self.count == 0 else BETA
+        self.small += w * (float(small.mean()) - self.small)
+        self.large += w * (large - self.large)
+        self.count += 1
+        if self.count < WARMUP or self.large == 0:
+            return False
+        self.retired = self.small >= RETIRE * self.large  # active() is False from here on
+        if self.small < RATIO * self.large:
+            self.count = 0
+            return True
+        return False
+
+    def jump(self, sigma: float, scale: SigmaScale, adam: torch.optim.Adam | None) -> None:
+        """Move ``scale`` (lr follows) from ``sigma`` to the box's sigma; carry ``adam``'s
+        moments into the new units (None: the surrogate's gradient does not scale with sigma)."""
+        factor = self.box_sigma / sigma
+        scale.grow(float(np.log(factor)))
+        if adam is not None:
+            rescale_adam(adam, factor)
+
+    def state_dict(self) -> dict[str, Any]:
+        e = None if self.direction is None else self.direction.copy()
+        return {
+            "small": self.small, "large": self.large, "count": self.count,
+            "retired": self.retired, "direction": e, "rng": self.rng.bit_generator.state,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.small, self.large = float(state["small"]), float(state["large"])
+        self.count, self.retired = int(state["count"]), bool(state["retired"])
+        self.rng.bit_generator.state = state["rng"]
+        e = state["direction"]
+        self.direction = None if e is None else np.asarray(e, dtype=np.float64)
+
+
+def rescale_adam(opt: torch.optim.Adam, factor: float) -> None:
+    """Carry Adam's moments into units ``factor`` times smaller: the plane's slope scales as
+    ``1 / sigma``, so after sigma grows ``factor``-fold its gradients are ``factor`` times
+    smaller, and a second moment left as it was (it remembers ~1000 steps) would shorten every
+    step about ``factor``-fold (measured: HalfCheetah at d = 6000 with sigma jumped from 0.01
+    to 0.1 ended at -0.02 with the moments left, -0.42 rescaled; NOTES session 17)."""
+    for state in opt.state.values():
+        if "exp_avg" in state:
+            state["exp_avg"].div_(factor)
+            state["exp_avg_sq"].div_(factor * factor)
