@@ -195,7 +195,8 @@ class ZeroGrads(Optimizer):
             self._project_theta()
         self._last_step = self.theta.detach().numpy() - theta0
         if jump:  # sigma and lr to the box's sigma; Adam's moments into the plane's new units
-            self.near.jump(self.sigma, self.sigma_scale, self.theta_opt if self.linear else None)
+            adam = self.theta_opt if self.linear else None
+            self.near.jump(self.sigma, self.sigma_scale, adam, self.surrogate.buffer)
         self.metrics.update(
             flat=float(flat),
             success=success,

@@ -6,24 +6,28 @@ at sigma 0.01 and its antithetic pairs' slope there is the episode's numerical r
 the way to run; at sigma 0.1 the same pairs differ by ~3e-3, and the squared slope per unit of
 radius is ~10 times larger (measured at x0: ``R(0.01 / 0.1) = 0.12``). The surrogate fits ranks,
 so roughness at the samples' radius still gives it a direction, and theta wanders without
-falling (a sigma given x0.1 at d = 6000: -0.08 after 3000 episodes against -0.61 at the
+falling (a sigma given x0.1 at d = 6000: -0.01 after 3000 episodes against -0.55 at the
 default; experiments/NOTES.md session 17).
 
 The test, while sigma is below half the box's sigma (``BOX_SIGMA`` of its median width): one
-extra antithetic pair per batch at the box's sigma, along a fresh direction ``e``. Per batch,
-the mean squared slope of the batch's pairs at sigma, ``((f(theta + s e_k) - f(theta - s e_k))
-/ (2 s |e_k|))^2``, and the probe pair's at the box's sigma, each averaged over batches
-(``BETA``). On a smooth loss the two agree (the antithetic difference has no even terms, and
-the slope along a random direction does not depend on the radius), so their ratio is ~1; a
-rough loss (a hopper that falls) has a *larger* slope at the small radius (ratio 5 to 80 on
-the gaits' splines at sigma 0.01); only a loss that bends up with the radius, a near-plateau,
-has it far smaller. Once the ratio is below ``RATIO`` (after ``WARMUP`` probes), sigma jumps to
-the box's sigma and lr with it, as on a flat batch; Adam's moments are carried into the plane's
-new units (:func:`rescale_adam`). Once it is at or above ``RETIRE`` (a loss rougher at sigma
-than at the box's scale: the gaits' splines, whose sigma x0.1 is no plateau) the probe stops
-for the run, so such a run pays ``2 WARMUP`` extra episodes and not 2 of every 18 (measured,
-probing on: Ant at sigma x0.1 lost 0.04 to 0.08 per seed; NOTES session 17). A sigma at or
-above half the box's scale, every default, is never probed: those runs are unchanged.
+extra antithetic pair per batch at the box's sigma, along a fresh direction ``e`` from the
+probe's own random stream. Per batch, the mean squared slope of the batch's pairs at sigma,
+``((f(theta + s e_k) - f(theta - s e_k)) / (2 s |e_k|))^2``, and the probe pair's at the box's
+sigma, each averaged over batches (``BETA``). On a smooth loss the two agree (the antithetic
+difference has no even terms, and the slope along a random direction does not depend on the
+radius), so their ratio is ~1; a rough loss (a hopper that falls) has a *larger* slope at the
+small radius (ratio 5 to 90 on the gaits' splines at sigma 0.01); only a loss that bends up
+with the radius, a near-plateau, has it far smaller.
+
+- Below ``RATIO`` (after ``WARMUP`` probes): sigma jumps to the box's sigma and lr with it, as
+  on a flat batch; Adam's moments are carried into the plane's new units (:func:`rescale_adam`)
+  and the surrogate forgets the samples at the old radius (:meth:`NearPlateau.jump`).
+- At or above ``RETIRE`` (rougher at sigma: the gaits' splines, where x0.1 is no plateau): the
+  probe stops for the run, which then pays ``2 WARMUP`` episodes and samples exactly the
+  batches it would without the probe.
+
+A sigma at or above half the box's scale, every default, is never probed: those runs are
+unchanged.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import numpy as np
 import torch
 
 from .step import BOX_SIGMA, SigmaScale
+from .surrogates import SampleBuffer
 
 BETA = 0.25  # weight of the newest batch in the slopes' running means
 WARMUP = 3  # probes before the test may fire
@@ -110,13 +115,20 @@ class NearPlateau:
             return True
         return False
 
-    def jump(self, sigma: float, scale: SigmaScale, adam: torch.optim.Adam | None) -> None:
+    def jump(
+        self, sigma: float, scale: SigmaScale, adam: torch.optim.Adam | None, buffer: SampleBuffer
+    ) -> None:
         """Move ``scale`` (lr follows) from ``sigma`` to the box's sigma; carry ``adam``'s
-        moments into the new units (None: the surrogate's gradient does not scale with sigma)."""
+        moments into the new units (None: the surrogate's gradient does not scale with sigma)
+        and empty the surrogate's ``buffer``: its samples, all within a tenth of the new sigma
+        of theta, would outweigh the new ones under the locality weights and teach the plane
+        the roughness at the old radius (measured, HalfCheetah at d = 6000, sigma x0.1, seeds
+        0 / 1: -0.33 / -0.31 kept, -0.53 / -0.58 emptied; NOTES session 17)."""
         factor = self.box_sigma / sigma
         scale.grow(float(np.log(factor)))
         if adam is not None:
             rescale_adam(adam, factor)
+        buffer.clear()
 
     def state_dict(self) -> dict[str, Any]:
         e = None if self.direction is None else self.direction.copy()

@@ -61,6 +61,10 @@ class SampleBuffer:
         self.batch[idx] = self.n_adds
         return idx
 
+    def clear(self) -> None:
+        """Forget every sample held (the next :meth:`add` writes from row 0)."""
+        self.size = self.head = 0
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "X": self.X.cpu().numpy().copy(),
