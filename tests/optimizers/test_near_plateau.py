@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from helpers import iterate, same_run
 
 import zg_control as zg
 from zg_control.optimizers.zerograds.near_plateau import RATIO, WARMUP, NearPlateau, pair_slopes
+from zg_control.optimizers.zerograds.step import SigmaScale
+from zg_control.optimizers.zerograds.surrogates import SampleBuffer
 
 D = 400  # above the success rule's dimension
 BOX = (-np.ones(D), np.ones(D))
@@ -112,3 +115,18 @@ def test_resume_while_probing_is_identical():
     recs = [iterate(o, dead_zone, 10, runs[i]) for i, o in enumerate((opt, twin))]
     assert same_run((recs[0], runs[0]), (recs[1], runs[1]))
     assert opt.current_sigma() == pytest.approx(0.1) and twin.scale == opt.scale
+
+
+def test_a_jump_moves_sigma_and_lr_carries_adams_moments_and_empties_the_buffer():
+    theta = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    adam = torch.optim.Adam([theta], lr=0.1)
+    theta.grad = torch.tensor([10.0, -20.0, 30.0], dtype=torch.float64)
+    adam.step()
+    m, v = (adam.state[theta][k].clone() for k in ("exp_avg", "exp_avg_sq"))
+    scale, buffer = SigmaScale(cap=100.0), SampleBuffer(8, 3, torch.device("cpu"))
+    buffer.add(np.ones((4, 3)), np.arange(4.0))
+    NearPlateau(0.1).jump(0.01, scale, adam, buffer)
+    assert scale.value == pytest.approx(10.0) and scale.flat_value == pytest.approx(10.0)
+    assert torch.allclose(adam.state[theta]["exp_avg"], m / 10.0)
+    assert torch.allclose(adam.state[theta]["exp_avg_sq"], v / 100.0)
+    assert buffer.size == 0 and buffer.head == 0
