@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import mujoco
 import numpy as np
 import pytest
 from compare_outputs import check_outputs
@@ -28,6 +29,7 @@ def test_run_comparison_in_a_process_pool(tmp_path):
         assert losses == sorted(losses, reverse=True)  # best-so-far never increases
         assert r["wall_time"] > 0 and 0 <= r["fn_time"] <= r["wall_time"]
         assert len(r["code"]) == 10 and "label" not in r
+        assert r["versions"]["mujoco"] == mujoco.__version__ and "numpy" in r["versions"]
         assert r["config"] == config_dict(r["method"], r["options"], r["budget"])
     assert {r["dim"] for r in runs if r["task"] == "staircase-1000"} == {50}  # quick shrinks d
     # the summary's final-loss cell is the median over seeds

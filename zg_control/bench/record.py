@@ -5,18 +5,20 @@ is a recorded run the run planned now? :func:`same_config`).
 A record is one JSON line of ``runs.jsonl``: ``task``, ``kind``, ``dim``, ``method``, ``label``
 (a labelled variant's only), ``seed``, ``budget``, ``quick``, ``options`` (what the run was given
 on top of the method's config defaults), ``config`` (the config's fields it ran with), ``code``
-(a hash of the method's source), ``status`` (``"ok"`` or ``"failed"``, then with ``error``),
-``final_loss``, ``loss_x0``, ``n_evals``, ``n_iters``, ``wall_time``, ``fn_time``,
-``overhead_per_iter`` (median optimizer seconds per iteration, ``fn`` excluded), ``peak_rss_mb``
-(peak resident MB during the run), ``rss_before_mb`` (resident MB before it), ``lockstep`` (the
-number of runs made together, whose times are the group's divided by it) and ``curve`` =
-``[[episodes, best loss], ...]``.
+(a hash of the method's source), ``versions`` (the installed versions of the packages that
+decide the numbers: MuJoCo, dm-control's model files, Gymnasium, numpy, torch), ``status``
+(``"ok"`` or ``"failed"``, then with ``error``), ``final_loss``, ``loss_x0``, ``n_evals``,
+``n_iters``, ``wall_time``, ``fn_time``, ``overhead_per_iter`` (median optimizer seconds per
+iteration, ``fn`` excluded), ``peak_rss_mb`` (peak resident MB during the run),
+``rss_before_mb`` (resident MB before it), ``lockstep`` (the number of runs made together,
+whose times are the group's divided by it) and ``curve`` = ``[[episodes, best loss], ...]``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import inspect
 import json
 import re
@@ -97,6 +99,22 @@ def _downsample(curve: list[tuple[float, float]], n: int = CURVE_POINTS) -> list
 
 
 _SOURCE_HASHES: dict[type, str] = {}
+
+
+VERSIONED = ("mujoco", "dm-control", "gymnasium", "numpy", "torch")
+
+
+def package_versions() -> dict[str, str]:
+    """The installed versions of :data:`VERSIONED` (those installed): the same code can give
+    other numbers under another MuJoCo or another dm-control's model files (seen: dm-control's
+    hopper, recorded -1.28, re-run -1.11 on a later install; experiments/NOTES.md session 17)."""
+    found = {}
+    for name in VERSIONED:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def _source_hash(cls: type) -> str:
@@ -180,6 +198,7 @@ def _measure(recs: list[dict[str, Any]], problem: Any, x0s: list[Any], method: s
         rec.update(
             config=dataclasses.asdict(res.optimizer.config),
             code=_source_hash(type(res.optimizer)),
+            versions=package_versions(),
             status="ok",
             final_loss=res.loss,
             n_evals=res.n_evals,
