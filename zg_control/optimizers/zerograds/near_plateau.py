@@ -149,8 +149,9 @@ def rescale_adam(opt: torch.optim.Adam, factor: float) -> None:
     """Carry Adam's moments into units ``factor`` times smaller: the plane's slope scales as
     ``1 / sigma``, so after sigma grows ``factor``-fold its gradients are ``factor`` times
     smaller, and a second moment left as it was (it remembers ~1000 steps) would shorten every
-    step about ``factor``-fold (measured: HalfCheetah at d = 6000 with sigma jumped from 0.01
-    to 0.1 ended at -0.02 with the moments left, -0.42 rescaled; NOTES session 17)."""
+    step about ``factor``-fold (measured: HalfCheetah at d = 6000, sigma grown from 0.01 to 0.1
+    in the first 500 episodes, ended at -0.02 with the moments left as they were and at -0.42
+    with the gradients fed in the new units; NOTES session 17)."""
     for state in opt.state.values():
         if "exp_avg" in state:
             state["exp_avg"].div_(factor)
