@@ -189,6 +189,7 @@ def _measure(recs: list[dict[str, Any]], problem: Any, x0s: list[Any], method: s
         bounds=problem.bounds, **first["options"],
     )  # fmt: skip
     wall, fn_total, peak = time.perf_counter() - start, float(sum(fn_times)), _memory_mb()[1]
+    versions = package_versions()  # one lookup for the group
     for rec, res in zip(recs, results, strict=True):
         curve = [(h["n_evals"], h["best_loss"]) for h in res.history]
         curve.append((float(res.n_evals), min(res.loss, curve[-1][1] if curve else np.inf)))
@@ -198,7 +199,7 @@ def _measure(recs: list[dict[str, Any]], problem: Any, x0s: list[Any], method: s
         rec.update(
             config=dataclasses.asdict(res.optimizer.config),
             code=_source_hash(type(res.optimizer)),
-            versions=package_versions(),
+            versions=dict(versions),
             status="ok",
             final_loss=res.loss,
             n_evals=res.n_evals,

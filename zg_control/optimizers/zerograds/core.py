@@ -165,7 +165,8 @@ class ZeroGrads(Optimizer):
         """Add the batch to the surrogate, fit it around theta, and take ``k_theta`` Adam
         steps on its gradient, each projected onto the bounds."""
         finite, jump = self.last_finite, False
-        if self.near is not None and self.near.direction is not None:  # the probe: 2 last rows
+        probing = self.near is not None and self.near.direction is not None
+        if probing:  # the probe's pair: the batch's 2 last rows
             probe, X, losses = losses[-2:], X[:-2], losses[:-2]
             probe_finite, finite = finite[-2:], finite[:-2]
         X, losses, finite, flat, success = self._adapt_sigma(X, losses, finite)
@@ -174,7 +175,7 @@ class ZeroGrads(Optimizer):
             h = len(losses) // 2  # the second half of the perturbations is the first negated
             E = (self._clean[:h] - theta0) / self.sigma  # (n/2, d)
             self.step_length.update(slope_along(E, losses, finite, self._last_step))
-            if self.near is not None and self.near.direction is not None:
+            if probing:
                 jump = self.near.update(E, losses, finite, self.sigma, probe, probe_finite)
         X_fit, losses = self._training_rows(X, losses, finite)
         self.surrogate.add(X_fit, losses)
