@@ -77,8 +77,9 @@ class ZeroGradsConfig(OptimizerConfig):
             (:mod:`.near_plateau`; the probe stops once the loss is rougher at sigma).
             Step length (with ``lr=None`` and antithetic batches): move lr by the slope each
             batch measures along the latest step at its end (grow while the loss still falls
-            there, shrink when it rises), within 1/100 to 100 x; an lr you give is followed as
-            given (times the flat growth).
+            there, shrink when it rises), within 1/100 to 100 x; with the ridge surrogate up to
+            d = 300, at most sigma (a trust region: the plane holds within the samples'
+            radius); an lr you give is followed as given (times the flat growth).
             ``False``: sigma and lr exactly as given, ``batch_size`` rows per batch.
     Parameters (theta, stepped by ``torch.optim.Adam`` on the surrogate's gradient):
         lr: Adam's learning rate (``None``: the base sigma / 5 with the MLP, sigma / 10 with

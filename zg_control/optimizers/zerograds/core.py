@@ -38,6 +38,7 @@ from .near_plateau import NearPlateau
 from .ridge import RidgeSurrogate
 from .step import (
     SUCCESS_MAX_DIM,
+    TRUST_RATIO,
     Anneal,
     SigmaScale,
     StepLength,
@@ -87,6 +88,8 @@ class ZeroGrads(Optimizer):
         # above it, a sigma far below the box's scale is probed for a near-plateau
         probe = self.step_length is not None and not self.judge_centre and not callable(c.sigma)
         self.near = NearPlateau.for_box(self.bounds, self.seed) if probe else None
+        # the plane's slope holds within sigma: lr stays at most sigma (up to SUCCESS_MAX_DIM)
+        self.trust_region = self.linear and self.judge_centre and self.step_length is not None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
@@ -180,6 +183,10 @@ class ZeroGrads(Optimizer):
         X_fit, losses = self._training_rows(X, losses, finite)
         self.surrogate.add(X_fit, losses)
         fit_error = self.surrogate.fit(self.theta.detach().numpy(), self.sigma, self.config.k_phi)
+        if self.trust_region:  # lr <= sigma (.step)
+            self.step_length.limit(
+                TRUST_RATIO * self.current_sigma() * self.lr_factor / self.current_lr()
+            )
         lr = self.current_lr()
         for group in self.theta_opt.param_groups:
             group["lr"] = lr

@@ -62,7 +62,21 @@ moves by ``-STEP_GAIN`` times the standardised slope per batch (a stochastic hyp
 log lr, in the spirit of Baydin et al. 2018, with an estimate whose noise is independent of the
 step it judges), within ``[1 / STEP_RANGE, STEP_RANGE]``. The batch is fresh, so the test is
 exactly calibrated: when the batch says nothing the statistic is symmetric with variance 1 and
-the factor only drifts. Everything here is deterministic given the losses.
+the factor only drifts.
+
+**A trust region (the ridge plane, up to d = SUCCESS_MAX_DIM).** The plane is fitted on samples
+within about sigma of theta per coordinate and, fitted to ranks, has no curvature that could tell
+it that a step overshoots; Adam moves a coordinate by up to about lr per step. So a step with lr
+above ``TRUST_RATIO`` sigma leaves the region the plane holds in. Where the success rule shrinks
+sigma while the step length grows lr, the two part (dm-control's walker, seed 4: lr / sigma up to
+13 while sigma fell to 0.005; the plateau's bowl at d = 100: lr up to 3.7 sigma, ending 9x further
+above the minimum than with the cap): lr's factor is held so that lr <= sigma
+(:meth:`StepLength.limit`, no wind-up), as a derivative-free trust-region method keeps its step
+within the radius its model was fitted at (Conn, Scheinberg and Vicente 2009, "Introduction to
+Derivative-Free Optimization", ch. 10). The MLP (d <= 64) models curvature and is left alone
+(measured: the cap slowed the x100 sphere's end game, 1e-6 -> 4e-3), and above ``SUCCESS_MAX_DIM``
+sigma never shrinks below the box's scale. Measured: experiments/NOTES.md session 18. Everything
+here is deterministic given the losses.
 """
 
 from __future__ import annotations
@@ -83,6 +97,7 @@ STEP_RANGE = 100.0  # lr's factor stays within [1 / STEP_RANGE, STEP_RANGE]
 SLOPE_CLIP = 3.0
 BOX_SIGMA = 0.05  # the box's own sigma, a fraction of its median width (module docstring)
 ANNEAL_PATIENCE = 3  # batches without a new best before a sigma above the box's halves
+TRUST_RATIO = 1.0  # the ridge plane's lr stays at most this times sigma (module docstring)
 
 
 def box_limits(bounds: tuple[np.ndarray, np.ndarray] | None, sigma: float) -> tuple[float, float]:
@@ -247,6 +262,10 @@ class StepLength:
         """One batch's move for the standardised ``slope`` (:func:`slope_along`)."""
         slope = max(-SLOPE_CLIP, min(SLOPE_CLIP, slope))
         self.log_factor = max(-self.log_max, min(self.log_max, self.log_factor - STEP_GAIN * slope))
+
+    def limit(self, top: float) -> None:
+        """Hold the factor at or below ``top`` (> 0; the trust region's, module docstring)."""
+        self.log_factor = min(self.log_factor, math.log(top))
 
     def state_dict(self) -> dict[str, Any]:
         return {"log_factor": self.log_factor}
