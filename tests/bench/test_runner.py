@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from compare_outputs import check_outputs
 
-from zg_control.bench.record import config_dict, load_runs, run_one
+from zg_control.bench.record import config_dict, load_runs, run_one, source_files
 from zg_control.bench.report import episodes_to
 from zg_control.bench.runner import resolve_options, run_comparison
 from zg_control.bench.suite import DEFAULT_TASKS, SUITE, get_task
+from zg_control.optimizers import OPTIMIZERS
 
 
 @pytest.mark.slow
@@ -155,3 +156,11 @@ def test_seeds_in_lockstep_record_what_each_run_alone_records(tmp_path, task):
         assert rec["final_loss"] == alone["final_loss"] and rec["curve"] == alone["curve"]
         assert rec["loss_x0"] == alone["loss_x0"]
     assert runs[0]["loss_x0"] != runs[1]["loss_x0"] or task != "hopper-policy"
+
+
+def test_a_record_s_code_hash_covers_the_method_s_own_subpackage():
+    """ZeroGrads' step rules live beside its class (zerograds/step.py): a change there must show
+    in the records' ``code``; a one-file method hashes its own file (and its config's) only."""
+    zg_files = {f.name for f in source_files(OPTIMIZERS["zerograds"][0])}
+    assert {"core.py", "config.py", "step.py", "near_plateau.py", "ridge.py"} <= zg_files
+    assert {f.name for f in source_files(OPTIMIZERS["cmaes"][0])} == {"cma_es.py"}

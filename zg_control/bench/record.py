@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..optimizers.base import Optimizer
 from .suite import get_task
 
 CURVE_POINTS = 256  # best-loss curve points kept per run
@@ -117,13 +118,23 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+def source_files(cls: type) -> list[Path]:
+    """The files defining the method ``cls`` and its ``config_cls`` (one file for most
+    methods) and, for a method with a subpackage of its own (``optimizers/zerograds/``), every
+    module there (its step rules, surrogates)."""
+    owners = [cls, getattr(cls, "config_cls", cls)]
+    files = dict.fromkeys(Path(inspect.getsourcefile(c) or "") for c in owners)
+    if cls.__module__.rsplit(".", 1)[0] != Optimizer.__module__.rsplit(".", 1)[0]:
+        files.update(dict.fromkeys(sorted(next(iter(files)).parent.glob("*.py"))))
+    return list(files)
+
+
 def _source_hash(cls: type) -> str:
-    """Short hash of the files defining ``cls`` and its ``config_cls`` (one file for most
-    methods), read when this process first ran it (close to when it was imported), so results
-    can be told apart when the method's code or defaults change."""
+    """Short hash of :func:`source_files`, read when this process first ran ``cls`` (close to
+    when it was imported), so results can be told apart when the method's code or defaults
+    change."""
     if cls not in _SOURCE_HASHES:
-        owners = [cls, getattr(cls, "config_cls", cls)]
-        files = dict.fromkeys(Path(inspect.getsourcefile(c) or "") for c in owners)
+        files = source_files(cls)
         ok = all(f.is_file() for f in files)
         digest = hashlib.sha1(b"".join(f.read_bytes() for f in files)) if ok else None
         _SOURCE_HASHES[cls] = digest.hexdigest()[:10] if digest else "?"
