@@ -13,8 +13,9 @@ runs of the scale part) are made once and an interrupted set resumes:
 - ``animation``: the four animation tasks (splines, suite budgets), every method and the peers
   whose library is installed;
 - ``large``: the d >= 1000 tasks of the default suite: zerograds, cmaes, random;
-- ``scale``: the tasks of both with sigma mis-specified x0.1 and x10 (labels ``zg-sigma-x0.1``,
-  ``cma-sigma-x10``, ...) for ZeroGrads and CMA-ES;
+- ``scale``: the tasks of both and the open-loop outside models (dm-control's, below) with
+  sigma mis-specified x0.1 and x10 (labels ``zg-sigma-x0.1``, ``cma-sigma-x10``, ...) for
+  ZeroGrads and CMA-ES;
 - ``plateau``: starts where every nearby episode scores the same (the ``plateau`` function at
   d = 10, 100, 1000, and push-spline, whose puck is never touched near x0);
 - ``outside``: dm-control's suite models with losses written here (bench/outside.py; needs
@@ -48,6 +49,7 @@ OUTSIDE = (
     "dmc-walker", "dmc-cheetah", "dmc-hopper", "dmc-acrobot", "dmc-cheetah-seq",
     "dmc-walker-policy",
 )  # fmt: skip
+OPEN_LOOP_OUTSIDE = tuple(t for t in OUTSIDE if not t.endswith("-policy"))
 POLICY = ("hopper-policy", "dmc-walker-policy")
 FACTORS = (0.1, 10.0)
 SIGMA0 = {"zerograds": ("zg", 0.1), "cmaes": ("cma", 0.1)}  # the defaults being mis-specified
@@ -69,7 +71,7 @@ def part_plan(part: str) -> tuple[tuple[str, ...], list[str]]:
     return {
         "animation": (ANIMATION, everyone),
         "large": (LARGE, ["zerograds", "cmaes", "random"]),
-        "scale": ((*ANIMATION, *LARGE), scale_variants()),
+        "scale": ((*ANIMATION, *LARGE, *OPEN_LOOP_OUTSIDE), scale_variants()),
         "plateau": (PLATEAU, ["zerograds", "cmaes", "sa", "random"]),
         "outside": (OUTSIDE, everyone),
         "policy": (POLICY, ["zerograds", "cmaes", "random", *scale_variants()]),
