@@ -49,8 +49,8 @@ OUTSIDE = (
     "dmc-walker", "dmc-cheetah", "dmc-hopper", "dmc-acrobot", "dmc-cheetah-seq",
     "dmc-walker-policy",
 )  # fmt: skip
-OPEN_LOOP_OUTSIDE = tuple(t for t in OUTSIDE if not t.endswith("-policy"))
 POLICY = ("hopper-policy", "dmc-walker-policy")
+OPEN_LOOP_OUTSIDE = tuple(t for t in OUTSIDE if t not in POLICY)
 FACTORS = (0.1, 10.0)
 SIGMA0 = {"zerograds": ("zg", 0.1), "cmaes": ("cma", 0.1)}  # the defaults being mis-specified
 PARTS = ("animation", "large", "scale", "plateau", "outside", "policy")

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .step import BOX_SIGMA, SigmaScale
+from .step import SigmaScale, box_sigma
 from .surrogates import SampleBuffer
 
 BETA = 0.25  # weight of the newest batch in the slopes' running means
@@ -81,7 +81,7 @@ class NearPlateau:
         ``(d,)``); None without one (no scale to probe at)."""
         if bounds is None:
             return None
-        return cls(BOX_SIGMA * float(np.median(bounds[1] - bounds[0])), seed)
+        return cls(box_sigma(bounds), seed)
 
     def active(self, sigma: float) -> bool:
         return not self.retired and sigma < ACTIVE_SHARE * self.box_sigma

@@ -100,6 +100,12 @@ ANNEAL_PATIENCE = 3  # batches without a new best before a sigma above the box's
 TRUST_RATIO = 1.0  # the ridge plane's lr stays at most this times sigma (module docstring)
 
 
+def box_sigma(bounds: tuple[np.ndarray, np.ndarray]) -> float:
+    """The box's own sigma, ``BOX_SIGMA`` of the median width of ``bounds`` (``(lo, hi)``, each
+    ``(d,)``; module docstring)."""
+    return BOX_SIGMA * float(np.median(bounds[1] - bounds[0]))
+
+
 def box_limits(bounds: tuple[np.ndarray, np.ndarray] | None, sigma: float) -> tuple[float, float]:
     """For the base ``sigma`` in the box ``bounds`` (``(lo, hi)``, each ``(d,)``): the sigma
     factor's cap (sigma at most half the box's median width ``w``) and lr's share of sigma,
@@ -107,7 +113,7 @@ def box_limits(bounds: tuple[np.ndarray, np.ndarray] | None, sigma: float) -> tu
     if bounds is None:
         return float("inf"), 1.0
     w = float(np.median(bounds[1] - bounds[0]))
-    return 0.5 * w / sigma, min(1.0, BOX_SIGMA * w / sigma)
+    return 0.5 * w / sigma, min(1.0, box_sigma(bounds) / sigma)
 
 
 def is_flat(losses: np.ndarray) -> bool:
