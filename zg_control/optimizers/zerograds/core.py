@@ -10,6 +10,7 @@ One iteration, as data::
                    a near-plateau's jump to the box's sigma)
                    surrogate.add(X, losses); surrogate.fit(centre=theta, scale=sigma, k_phi)
                    k_theta times: theta.grad = grad h_phi(theta); Adam step; project on bounds
+                   after a stall, a wider sigma for a trial (the plane up to d = 300)
 
 Fitting ``h_phi`` to samples of ``f`` around ``theta`` makes ``grad h_phi`` an estimate of the
 gradient of the Gaussian-smoothed loss ``E_e f(theta + e)``, ``e ~ N(0, sigma^2 I)`` (Eq. 3 of
@@ -35,6 +36,7 @@ from .choice import make_surrogate
 from .config import ZeroGradsConfig, schedule_value
 from .mlp import resolve_device
 from .near_plateau import NearPlateau
+from .restart import Restart
 from .ridge import RidgeSurrogate
 from .step import (
     SUCCESS_MAX_DIM,
@@ -48,7 +50,7 @@ from .step import (
 )  # fmt: skip
 from .threads import torch_threads
 
-RULES = ("sigma_scale", "step_length", "anneal", "near")  # the step control's stateful parts
+RULES = ("sigma_scale", "step_length", "anneal", "near", "restart")  # the step control's state
 
 
 class ZeroGrads(Optimizer):
@@ -90,6 +92,7 @@ class ZeroGrads(Optimizer):
         self.near = NearPlateau.for_box(self.bounds, self.seed) if probe else None
         # the plane's slope holds within sigma: lr stays at most sigma (up to SUCCESS_MAX_DIM)
         self.trust_region = self.linear and self.judge_centre and self.step_length is not None
+        self.restart = Restart() if self.linear and self.judge_centre else None  # .restart
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
@@ -98,15 +101,13 @@ class ZeroGrads(Optimizer):
 
     @property
     def batch_size(self) -> int:
-        """Rows of the next ask: the samples, plus theta under the success rule or the
-        near-plateau's probe pair."""
+        """Rows of the next ask: the samples, plus theta (success rule) or the probe pair."""
         probing = self.near is not None and self.near.active(self.current_sigma())
         return self.config.batch_size + (1 if self.judge_centre else 2 if probing else 0)
 
     @property
     def scale(self) -> float:
-        """The factor on sigma (:class:`.step.SigmaScale`; lr follows :attr:`flat_scale`;
-        1 with ``adapt=False``)."""
+        """The factor on sigma (:class:`.step.SigmaScale`; 1 with ``adapt=False``)."""
         return 1.0 if self.sigma_scale is None else self.sigma_scale.value
 
     def current_sigma(self) -> float:
@@ -205,6 +206,8 @@ class ZeroGrads(Optimizer):
         if jump:  # sigma and lr to the box's sigma; Adam's moments into the plane's new units
             adam = self.theta_opt if self.linear else None
             self.near.jump(self.sigma, self.sigma_scale, adam, self.surrogate.buffer)
+        if self.restart is not None:
+            self.restart.update(self.best_loss, self.sigma_scale)
         self.metrics.update(
             flat=float(flat),
             success=success,
@@ -215,6 +218,7 @@ class ZeroGrads(Optimizer):
             grad_norm=float(torch.from_numpy(grad).norm()),  # torch: OpenBLAS threads spin
             surrogate_value=value,
             sigma=self.sigma,
+            restarts=0 if self.restart is None else self.restart.count,
         )
 
     def _adapt_sigma(
@@ -258,11 +262,9 @@ class ZeroGrads(Optimizer):
 
     def _project_theta(self) -> None:
         if self.bounds is not None:
-            lo, hi = self.bounds
+            lo, hi = (torch.from_numpy(b) for b in self.bounds)
             with torch.no_grad():
-                self.theta.copy_(
-                    torch.clamp(self.theta, torch.from_numpy(lo), torch.from_numpy(hi))
-                )
+                self.theta.copy_(torch.clamp(self.theta, lo, hi))
 
     def _recommendation(self) -> np.ndarray:
         return self.theta.detach().numpy().copy()

@@ -1,0 +1,88 @@
+"""A tentative sigma restart when the best sample stalls (the ridge plane, up to d = 300).
+
+The success rule (:mod:`.step`) shrinks sigma wherever theta beats the samples around it. At a
+good point that is right (Keyframe's poses are met within a tolerance and need a small sigma);
+at a poor local minimum it is a trap: theta beats every sample at every scale the rule still
+tries, sigma keeps shrinking (dm-control's hopper: 0.1 -> 0.0007), the plane sees nothing, and
+the run spends the rest of its budget where it is. IPOP-CMA-ES restarts such a run at a larger
+step size (Auger and Hansen 2005, "A restart CMA evolution strategy with increasing population
+size"); here the restart is tentative, so that a refinement that was going well is not thrown
+away:
+
+- after ``PATIENCE`` batches in a row without a new best sample (any row of the batch, theta's
+  own included), sigma's factor becomes ``max(GAIN x itself, 1)`` (at least the sigma given, up
+  to the factor's cap) for ``TRIAL`` batches, theta and the surrogate unchanged;
+- if those batches find a new best, the larger sigma stays (the success rule takes it from
+  there); if not, the factor returns to where it was before the trial and the patience doubles
+  (as IPOP-CMA-ES doubles its population at each restart): a run whose trials keep finding
+  nothing is refining, and is interrupted ever more rarely, so trials take a share of the budget
+  that shrinks with it (measured: a fixed patience of 10 cost Keyframe's median 0.533 -> 0.667,
+  its trials every 13 batches unsettling theta's refinement; the doubling keeps 0.533).
+
+Only the ridge plane (d = 65 to ``SUCCESS_MAX_DIM``) restarts. The MLP (d <= 64) is left alone
+(measured: on the d = 20 sphere with sigma given x10 the trials interrupted a convergence still
+under way, 0.012 -> 0.081), and above ``SUCCESS_MAX_DIM`` no rule shrinks sigma below the box's
+scale. Measured: experiments/NOTES.md session 19.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .step import SigmaScale
+
+PATIENCE = 10  # batches without a new best sample before the first trial
+TRIAL = 3  # batches a trial lasts unless it finds a new best
+GAIN = 4.0  # a trial's factor on sigma (at least the sigma given)
+
+
+class Restart:
+    """The tentative restart's state (module docstring): the best loss seen, the batches
+    since it last fell, the patience, and the trial under way (its batches left and the factor
+    to return to)."""
+
+    def __init__(self) -> None:
+        self.best = math.inf
+        self.stalled = 0
+        self.trial_left = 0
+        self.saved = 0.0  # log of the factor a failed trial returns to
+        self.count = 0  # trials started
+        self.patience = PATIENCE
+
+    def update(self, best_loss: float, scale: SigmaScale) -> None:
+        """Judge one batch by the optimizer's ``best_loss`` so far; moves ``scale`` (its
+        ``log_scale``) when a trial starts or fails."""
+        if best_loss < self.best:  # a new best: a trial under way keeps its sigma
+            self.best, self.stalled, self.trial_left = best_loss, 0, 0
+            return
+        if self.trial_left > 0:
+            self.trial_left -= 1
+            if self.trial_left == 0:  # the larger sigma found nothing: back, and wait longer
+                scale.log_scale = self.saved
+                self.patience *= 2
+            return
+        self.stalled += 1
+        if self.stalled >= self.patience:
+            self.saved = scale.log_scale
+            wider = max(scale.log_scale + math.log(GAIN), 0.0)
+            scale.log_scale = min(wider, scale.log_max)
+            self.stalled, self.trial_left, self.count = 0, TRIAL, self.count + 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "stalled": self.stalled,
+            "trial_left": self.trial_left,
+            "saved": self.saved,
+            "count": self.count,
+            "patience": self.patience,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = float(state["best"])
+        self.stalled = int(state["stalled"])
+        self.trial_left = int(state["trial_left"])
+        self.saved = float(state["saved"])
+        self.count = int(state["count"])
+        self.patience = int(state["patience"])
