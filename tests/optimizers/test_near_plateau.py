@@ -75,15 +75,15 @@ def test_the_probe_fires_on_a_near_plateau_and_retires_on_a_rough_loss(fn, fires
 def test_a_sigma_ten_times_too_small_leaves_a_near_plateau(seed):
     """sigma 0.01 in [-1, 1] at d = 400 on the dead zone: held, it does not leave x0's
     neighbourhood (> -0.01); with the probe, sigma jumps to the box's 0.1 within the first
-    batches and the run ends as the default does (-0.66 to -0.69; before the rule, -0.31 to
-    -0.44 at sigma 0.01)."""
+    batches and the run ends as the default does (-0.69 to -0.84; before the rule, -0.31 to
+    -0.44 at sigma 0.01). Later trials (.restart) may widen sigma further, not narrow it."""
     run = lambda **kw: zg.minimize(  # noqa: E731
         dead_zone, np.zeros(D), "zerograds", budget=2000, seed=seed, bounds=BOX, sigma=0.01, **kw
     )
     held, probed = run(adapt=False), run()
     assert held.loss > -0.01
     assert probed.loss < -0.6
-    assert probed.history[-1]["sigma"] == pytest.approx(0.1)
+    assert probed.history[-1]["sigma"] >= 0.1 * (1 - 1e-9)
     assert probed.history[WARMUP + 1]["sigma"] == pytest.approx(0.1)
 
 

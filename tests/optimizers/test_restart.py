@@ -1,4 +1,4 @@
-"""ZeroGrads' tentative sigma restart (zerograds/restart.py): with the ridge plane up to d = 300,
+"""ZeroGrads' tentative sigma restart (zerograds/restart.py): with the ridge plane (d > 64),
 after PATIENCE batches without a new best sample sigma is tried wider for TRIAL batches; it stays
 wider if they find a new best, else it returns and the patience doubles."""
 
@@ -50,36 +50,50 @@ def test_a_trial_that_finds_a_new_best_keeps_its_sigma_up_to_the_cap():
     assert scale.value == pytest.approx(3.0) and rule.patience == PATIENCE
 
 
-def test_only_the_plane_up_to_d_300_restarts():
-    assert zg.make_optimizer("zerograds", np.zeros(100), seed=0).restart is not None
-    for d in (20, 301):  # the MLP; above the success rule
-        assert zg.make_optimizer("zerograds", np.zeros(d), seed=0).restart is None
+def test_only_the_plane_restarts_and_only_a_sigma_it_controls():
+    for d in (100, 301):
+        assert zg.make_optimizer("zerograds", np.zeros(d), seed=0).restart is not None
+    assert zg.make_optimizer("zerograds", np.zeros(20), seed=0).restart is None  # the MLP
     assert zg.make_optimizer("zerograds", np.zeros(100), seed=0, adapt=False).restart is None
+    schedule = lambda n: 0.1  # noqa: E731
+    assert zg.make_optimizer("zerograds", np.zeros(100), seed=0, sigma=schedule).restart is None
 
 
-def ramp(X: np.ndarray) -> np.ndarray:
-    """``X (n, d)`` -> ``(n,)``: a bowl at 0, and a better region beyond ``x_1 = 0.2`` (two
-    default sigmas along one coordinate), down to -0.79 at ``x_1 = 1``."""
-    return np.mean(X * X, axis=1) - np.maximum(0.0, X[:, 0] - 0.2)
+def ramp(X: np.ndarray, start: float) -> np.ndarray:
+    """``X (n, d)`` -> ``(n,)``: a bowl at 0, and a better region beyond ``x_1 = start``, down
+    to about ``start - 1`` at ``x_1 = 1``; a point outside the box [-1, 1] scores as its
+    projection (as MuJoCo clips a control to its range)."""
+    X = np.clip(X, -1.0, 1.0)
+    return np.mean(X * X, axis=1) - np.maximum(0.0, X[:, 0] - start)
 
 
-def ramp_runs(seeds: range) -> list[float]:
-    lo = np.full(100, -1.0)
+def ramp_runs(d: int, start: float, seeds: range) -> list[float]:
+    lo = np.full(d, -1.0)
+    fn = lambda X: ramp(X, start)  # noqa: E731
     return [
-        zg.minimize(ramp, np.zeros(100), "zerograds", 1500, seed=s, bounds=(lo, -lo)).loss
+        zg.minimize(fn, np.zeros(d), "zerograds", 1500, seed=s, bounds=(lo, -lo)).loss
         for s in seeds
     ]
 
 
-def test_a_stalled_run_finds_the_better_region_a_collapsed_sigma_cannot_see(monkeypatch):
-    """From the bowl's bottom the success rule shrinks sigma (every sample loses to theta), so
-    the region past x_1 = 0.2 goes unseen; trials at the sigma given find it. Seeds 0-9 (1500
-    episodes): below the bowl on 8 with the restart, on 3 without."""
-    seeds = range(10)
-    found = sum(loss < -1e-3 for loss in ramp_runs(seeds))
+def test_a_stalled_run_finds_the_better_region_its_sigma_cannot_see(monkeypatch):
+    """d = 100: from the bowl's bottom the success rule shrinks sigma (every sample loses to
+    theta), so the region past x_1 = 0.2 (two default sigmas) goes unseen; trials at the sigma
+    given find it. Seeds 0-9, 1500 episodes: below the bowl on 8 with the restart, 3 without."""
+    found = sum(loss < -1e-3 for loss in ramp_runs(100, 0.2, range(10)))
     monkeypatch.setattr(restart, "PATIENCE", 10**9)
-    found_without = sum(loss < -1e-3 for loss in ramp_runs(seeds))
+    found_without = sum(loss < -1e-3 for loss in ramp_runs(100, 0.2, range(10)))
     assert found >= 7 and found_without <= 4
+
+
+def test_above_d_300_a_trial_finds_what_the_sigma_given_is_too_small_for(monkeypatch):
+    """d = 400, the region past x_1 = 0.3 (three default sigmas; nothing shrinks sigma here):
+    with the restart every seed of 0-4 ends near -0.55, theta following the trial's find to
+    x_1 = 1; without it the best stays above -0.1."""
+    with_restart = ramp_runs(400, 0.3, range(5))
+    monkeypatch.setattr(restart, "PATIENCE", 10**9)
+    without = ramp_runs(400, 0.3, range(5))
+    assert max(with_restart) < -0.5 and min(without) > -0.1
 
 
 def test_resume_during_a_trial_is_identical():

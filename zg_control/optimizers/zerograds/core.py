@@ -10,7 +10,7 @@ One iteration, as data::
                    a near-plateau's jump to the box's sigma)
                    surrogate.add(X, losses); surrogate.fit(centre=theta, scale=sigma, k_phi)
                    k_theta times: theta.grad = grad h_phi(theta); Adam step; project on bounds
-                   after a stall, a wider sigma for a trial (the plane up to d = 300)
+                   after a stall, a wider sigma for a trial (the ridge plane)
 
 Fitting ``h_phi`` to samples of ``f`` around ``theta`` makes ``grad h_phi`` an estimate of the
 gradient of the Gaussian-smoothed loss ``E_e f(theta + e)``, ``e ~ N(0, sigma^2 I)`` (Eq. 3 of
@@ -92,7 +92,7 @@ class ZeroGrads(Optimizer):
         self.near = NearPlateau.for_box(self.bounds, self.seed) if probe else None
         # the plane's slope holds within sigma: lr stays at most sigma (up to SUCCESS_MAX_DIM)
         self.trust_region = self.linear and self.judge_centre and self.step_length is not None
-        self.restart = Restart() if self.linear and self.judge_centre else None  # .restart
+        self.restart = Restart() if self.linear and c.adapt and not callable(c.sigma) else None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())

@@ -1,28 +1,30 @@
-"""A tentative sigma restart when the best sample stalls (the ridge plane, up to d = 300).
+"""A tentative sigma restart when the best sample stalls (the ridge plane, d > 64).
 
-The success rule (:mod:`.step`) shrinks sigma wherever theta beats the samples around it. At a
-good point that is right (Keyframe's poses are met within a tolerance and need a small sigma);
-at a poor local minimum it is a trap: theta beats every sample at every scale the rule still
-tries, sigma keeps shrinking (dm-control's hopper: 0.1 -> 0.0007), the plane sees nothing, and
-the run spends the rest of its budget where it is. IPOP-CMA-ES restarts such a run at a larger
-step size (Auger and Hansen 2005, "A restart CMA evolution strategy with increasing population
-size"); here the restart is tentative, so that a refinement that was going well is not thrown
-away:
+Up to d = 300 the success rule (:mod:`.step`) shrinks sigma wherever theta beats the samples
+around it. At a good point that is right (Keyframe's poses are met within a tolerance and need a
+small sigma); at a poor local minimum it is a trap: theta beats every sample at every scale the
+rule still tries, sigma keeps shrinking (dm-control's hopper at sigma x0.1: 0.01 -> 0.0007), the
+plane sees nothing, and the run spends the rest of its budget where it is. Above d = 300 no rule
+shrinks sigma, but one given too small for the problem stays too small (dm-control's walker
+policy, d = 806, reaches -3.84 at sigma x10 against -3.06 at the default). IPOP-CMA-ES restarts
+such a run at a larger step size (Auger and Hansen 2005, "A restart CMA evolution strategy with
+increasing population size"); here the restart is tentative, so that a refinement that was going
+well is not thrown away:
 
 - after ``PATIENCE`` batches in a row without a new best sample (any row of the batch, theta's
   own included), sigma's factor becomes ``max(GAIN x itself, 1)`` (at least the sigma given, up
   to the factor's cap) for ``TRIAL`` batches, theta and the surrogate unchanged;
-- if those batches find a new best, the larger sigma stays (the success rule takes it from
-  there); if not, the factor returns to where it was before the trial and the patience doubles
-  (as IPOP-CMA-ES doubles its population at each restart): a run whose trials keep finding
-  nothing is refining, and is interrupted ever more rarely, so trials take a share of the budget
-  that shrinks with it (measured: a fixed patience of 10 cost Keyframe's median 0.533 -> 0.667,
-  its trials every 13 batches unsettling theta's refinement; the doubling keeps 0.533).
+- if those batches find a new best, the larger sigma stays (up to d = 300 the success rule takes
+  it from there); if not, the factor returns to where it was before the trial and the patience
+  doubles (as IPOP-CMA-ES doubles its population at each restart): a run whose trials keep
+  finding nothing is refining, and is interrupted ever more rarely, so trials take a share of
+  the budget that shrinks with it (measured: a fixed patience of 10 cost Keyframe's median
+  0.533 -> 0.667, its trials every 13 batches unsettling theta's refinement; the doubling keeps
+  0.533).
 
-Only the ridge plane (d = 65 to ``SUCCESS_MAX_DIM``) restarts. The MLP (d <= 64) is left alone
-(measured: on the d = 20 sphere with sigma given x10 the trials interrupted a convergence still
-under way, 0.012 -> 0.081), and above ``SUCCESS_MAX_DIM`` no rule shrinks sigma below the box's
-scale. Measured: experiments/NOTES.md session 19.
+Only the ridge plane (d > 64) restarts. The MLP (d <= 64) is left alone (measured: on the d = 20
+sphere with sigma given x10 the trials interrupted a convergence still under way, 0.012 ->
+0.081). Measured: experiments/NOTES.md session 19.
 """
 
 from __future__ import annotations
