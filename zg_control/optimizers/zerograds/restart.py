@@ -67,8 +67,7 @@ class Restart:
         self.stalled += 1
         if self.stalled >= self.patience:
             self.saved = scale.log_scale
-            wider = max(scale.log_scale + math.log(GAIN), 0.0)
-            scale.log_scale = min(wider, scale.log_max)
+            scale.widen(GAIN)
             self.stalled, self.trial_left, self.count = 0, TRIAL, self.count + 1
 
     def state_dict(self) -> dict[str, Any]:

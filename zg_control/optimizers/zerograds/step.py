@@ -164,6 +164,11 @@ class SigmaScale:
         step = SUCCESS_GAIN * (rate - SUCCESS_TARGET)
         self.log_scale = max(self.log_min, min(self.log_scale + step, self.log_max))
 
+    def widen(self, gain: float) -> None:
+        """Multiply the factor by ``gain``, to at least 1 and at most the cap (a restart's
+        trial, :mod:`.restart`)."""
+        self.log_scale = min(max(self.log_scale + math.log(gain), 0.0), self.log_max)
+
     def halve(self, floor: float) -> None:
         """Halve the factor, not below ``floor``."""
         self.log_scale = max(self.log_scale - math.log(2.0), math.log(floor))
