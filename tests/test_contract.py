@@ -177,3 +177,22 @@ def test_a_loss_that_is_never_finite_is_said_and_counted():
         warnings.simplefilter("error", NoFiniteLossWarning)
         res = zg.minimize(half, np.ones(3), "sa", budget=100)
     assert res.n_finite == 48 and [h["n_finite"] for h in res.history] == [8] * 6
+
+
+@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("d", [8, 100])
+def test_every_row_and_the_result_lie_inside_the_bounds(name, d):
+    # a slope towards the box's lower corner, started near it: samples spill over the edge
+    # unless the method keeps them in (ZeroGrads used to evaluate them as drawn)
+    lo, hi = np.full(d, -1.0), np.linspace(0.5, 2.0, d)
+    outside = []
+
+    def fn(X):
+        outside.append(float(np.maximum(lo - X, X - hi).max()))
+        return X.sum(axis=1)
+
+    x0 = np.full(d, -0.9)
+    res = zg.minimize(fn, x0, method=name, budget=800, seed=0, bounds=(lo, hi))
+    assert max(outside) <= 0.0
+    assert np.all(res.x >= lo) and np.all(res.x <= hi)
+    assert res.loss == pytest.approx(res.x.sum())

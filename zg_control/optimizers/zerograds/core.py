@@ -21,6 +21,8 @@ surrogate is the paper's MLP (:mod:`.mlp`) or, when ``d`` exceeds the buffer, a 
 closed form (:mod:`.ridge`); both follow one protocol (:mod:`.surrogates`). With
 ``inner_sigma > 0`` each sample is perturbed once more before it is evaluated and the surrogate
 learns the loss at the perturbed point as the label of the unperturbed one (nested smoothing).
+With bounds, each row is evaluated at its projection onto the box (as PRDPT's), the loss the label
+of the drawn sample: ZeroGrads smooths ``f(clip(.))``, never calls ``f`` outside the box.
 """
 
 from __future__ import annotations
@@ -145,7 +147,8 @@ class ZeroGrads(Optimizer):
 
     # ------------------------------------------------------------------ the method
     def _ask(self) -> np.ndarray:
-        """Sample ``X = theta + sigma E`` (``E`` antithetic), plus the inner perturbation."""
+        """Sample ``X = theta + sigma E`` (``E`` antithetic), plus the inner perturbation;
+        the rows to evaluate are projected onto the bounds, the drawn ``X`` kept for the fit."""
         c = self.config
         self.sigma = self.current_sigma()
         self._base_sigma = self.sigma / self.scale
@@ -163,7 +166,7 @@ class ZeroGrads(Optimizer):
             X_eval = np.concatenate([X_eval, self.theta.detach().numpy()[None]])
         elif self.near is not None and self.near.active(self.sigma):
             X_eval = np.concatenate([X_eval, self.near.rows(self.theta.detach().numpy())])
-        return X_eval
+        return self.project(X_eval)
 
     def _tell(self, X: np.ndarray, losses: np.ndarray) -> None:
         """Add the batch to the surrogate, fit it around theta, and take ``k_theta`` Adam
@@ -261,10 +264,8 @@ class ZeroGrads(Optimizer):
         return X_fit, losses
 
     def _project_theta(self) -> None:
-        if self.bounds is not None:
-            lo, hi = (torch.from_numpy(b) for b in self.bounds)
-            with torch.no_grad():
-                self.theta.copy_(torch.clamp(self.theta, lo, hi))
+        with torch.no_grad():
+            self.theta.copy_(torch.from_numpy(self.project(self.theta.detach().numpy())))
 
     def _recommendation(self) -> np.ndarray:
         return self.theta.detach().numpy().copy()
