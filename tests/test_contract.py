@@ -194,5 +194,6 @@ def test_every_row_and_the_result_lie_inside_the_bounds(name, d):
     x0 = np.full(d, -0.9)
     res = zg.minimize(fn, x0, method=name, budget=800, seed=0, bounds=(lo, hi))
     assert max(outside) <= 0.0
-    assert np.all(res.x >= lo) and np.all(res.x <= hi)
+    for x in (res.x, res.optimizer.recommendation):
+        assert np.all(x >= lo) and np.all(x <= hi)
     assert res.loss == pytest.approx(res.x.sum())

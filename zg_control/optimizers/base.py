@@ -81,7 +81,9 @@ class Optimizer(ABC):
         config: the method's frozen config dataclass.
         seed: seeds the optimizer's own generator (no global RNG is touched).
         bounds: optional box ``(lower, upper)``, each a scalar or shape ``(d,)``; an ``x0``
-            outside it starts from its projection onto the box (``clip``).
+            outside it starts from its projection onto the box (``clip``). Every method asks
+            only for rows inside the box (so its best point lies in it), and this project's
+            methods recommend a point inside it.
     """
 
     config_cls: ClassVar[type[OptimizerConfig]] = OptimizerConfig
