@@ -79,8 +79,8 @@ class ZeroGrads(Optimizer):
         self.k_theta = c.k_theta if c.k_theta is not None else (1 if self.linear else 3)
         self.theta = torch.nn.Parameter(torch.tensor(self.x0, dtype=torch.float64))
         self._base_sigma = schedule_value(c.sigma, 0, "sigma")
-        # the sigma factor's cap; lr's share of the base sigma (< 1: sigma above the box's scale)
-        cap, self._lr_share = box_limits(self.bounds, self._base_sigma)
+        cap, ratio = box_limits(self.bounds, self._base_sigma)  # factor's cap; box's sigma / sigma
+        self._lr_share = min(1.0, ratio)  # lr's share of the base sigma (< 1: above the box)
         self.sigma_scale = SigmaScale(cap) if c.adapt else None
         # the success rule (theta as the batch's last row) up to SUCCESS_MAX_DIM; a sigma
         # schedule (a callable) is followed as given, as a given lr is by the step length
@@ -94,7 +94,8 @@ class ZeroGrads(Optimizer):
         self.near = NearPlateau.for_box(self.bounds, self.seed) if probe else None
         # the plane's slope holds within sigma: lr stays at most sigma (up to SUCCESS_MAX_DIM)
         self.trust_region = self.linear and self.judge_centre and self.step_length is not None
-        self.restart = Restart() if self.linear and c.adapt and not callable(c.sigma) else None
+        restart = self.linear and c.adapt and not callable(c.sigma)  # trials reach the box's sigma
+        self.restart = Restart(max(1.0, ratio)) if restart else None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
@@ -158,9 +159,8 @@ class ZeroGrads(Optimizer):
         if c.antithetic:
             E = np.concatenate([E, -E])
         X = self.theta.detach().numpy() + self.sigma * E
-        X_eval = X
-        if c.inner_sigma > 0:
-            X_eval = X + (c.inner_sigma * self.sigma) * self.rng.standard_normal(X.shape)
+        inner = c.inner_sigma * self.sigma  # nested smoothing: one more perturbation
+        X_eval = X + inner * self.rng.standard_normal(X.shape) if inner > 0 else X
         self._clean = X
         if self.judge_centre:  # theta itself, to judge sigma by the samples' success
             X_eval = np.concatenate([X_eval, self.theta.detach().numpy()[None]])

@@ -108,12 +108,13 @@ def box_sigma(bounds: tuple[np.ndarray, np.ndarray]) -> float:
 
 def box_limits(bounds: tuple[np.ndarray, np.ndarray] | None, sigma: float) -> tuple[float, float]:
     """For the base ``sigma`` in the box ``bounds`` (``(lo, hi)``, each ``(d,)``): the sigma
-    factor's cap (sigma at most half the box's median width ``w``) and lr's share of sigma,
-    ``min(1, BOX_SIGMA w / sigma)`` (module docstring); ``(inf, 1)`` without bounds."""
+    factor's cap (sigma at most half the box's median width ``w``) and the box's sigma over
+    ``sigma``, ``BOX_SIGMA w / sigma`` (lr's share of sigma is at most it, a restart's trial
+    at least it: module docstring, :mod:`.restart`); ``(inf, 1)`` without bounds."""
     if bounds is None:
         return float("inf"), 1.0
     w = float(np.median(bounds[1] - bounds[0]))
-    return 0.5 * w / sigma, min(1.0, box_sigma(bounds) / sigma)
+    return 0.5 * w / sigma, BOX_SIGMA * w / sigma
 
 
 def is_flat(losses: np.ndarray) -> bool:
@@ -164,10 +165,11 @@ class SigmaScale:
         step = SUCCESS_GAIN * (rate - SUCCESS_TARGET)
         self.log_scale = max(self.log_min, min(self.log_scale + step, self.log_max))
 
-    def widen(self, gain: float) -> None:
-        """Multiply the factor by ``gain``, to at least 1 and at most the cap (a restart's
-        trial, :mod:`.restart`)."""
-        self.log_scale = min(max(self.log_scale + math.log(gain), 0.0), self.log_max)
+    def widen(self, gain: float, least: float = 1.0) -> None:
+        """Multiply the factor by ``gain``, to at least ``least`` (>= 1) and at most the cap (a
+        restart's trial, :mod:`.restart`)."""
+        floor = math.log(max(1.0, least))
+        self.log_scale = min(max(self.log_scale + math.log(gain), floor), self.log_max)
 
     def halve(self, floor: float) -> None:
         """Halve the factor, not below ``floor``."""
