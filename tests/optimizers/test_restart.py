@@ -50,6 +50,24 @@ def test_a_trial_that_finds_a_new_best_keeps_its_sigma_up_to_the_cap():
     assert scale.value == pytest.approx(3.0) and rule.patience == PATIENCE
 
 
+@pytest.mark.parametrize("d", [100, 400])
+def test_with_bounds_a_trial_reaches_the_box_sigma_whatever_sigma_is_given(d):
+    """Sigma given at a tenth of the box's own (0.1 for [-1, 1]): a trial at 4x or at the sigma
+    given would stay at 0.04; with the box it is tried at the box's sigma. Without bounds, or
+    at a sigma given at the box's scale, trials start from the sigma given, as before."""
+
+    def trial_sigma(**kw):
+        opt = zg.make_optimizer("zerograds", np.zeros(d), seed=0, **kw)
+        while opt.restart.count == 0:  # x0 is the minimum: the best stalls at once
+            X = opt.ask()
+            opt.tell(X, sphere(X))
+        return opt.current_sigma()
+
+    assert trial_sigma(sigma=0.01, bounds=(-1.0, 1.0)) == pytest.approx(0.1)
+    assert trial_sigma(sigma=0.01) <= 0.04 + 1e-12
+    assert trial_sigma(sigma=0.1, bounds=(-1.0, 1.0)) == pytest.approx(trial_sigma(sigma=0.1))
+
+
 def test_only_the_plane_restarts_and_only_a_sigma_it_controls():
     for d in (100, 301):
         assert zg.make_optimizer("zerograds", np.zeros(d), seed=0).restart is not None
