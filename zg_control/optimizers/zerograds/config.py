@@ -81,8 +81,9 @@ class ZeroGradsConfig(OptimizerConfig):
             d = 300, at most sigma (a trust region: the plane holds within the samples'
             radius); an lr you give is followed as given (times the flat growth). With the
             ridge surrogate (d > 64) and a number for sigma, after 10 batches without a new
-            best sample sigma is tried at 4x (at least as given) for 3 batches and kept only
-            if they find a new best, else it returns and the wait doubles (:mod:`.restart`).
+            best sample sigma is tried at 4x (at least as given and, with bounds, at least
+            the box's own sigma) for 3 batches and kept only if they find a new best, else it
+            returns and the wait doubles (:mod:`.restart`).
             ``False``: sigma and lr exactly as given, ``batch_size`` rows per batch.
     Parameters (theta, stepped by ``torch.optim.Adam`` on the surrogate's gradient):
         lr: Adam's learning rate (``None``: the base sigma / 5 with the MLP, sigma / 10 with

@@ -38,7 +38,7 @@ from .step import SigmaScale
 
 PATIENCE = 10  # batches without a new best sample before the first trial
 TRIAL = 3  # batches a trial lasts unless it finds a new best
-GAIN = 4.0  # a trial's factor on sigma (at least the sigma given)
+GAIN = 4.0  # a trial's factor on sigma (at least the sigma given, and the box's sigma)
 
 
 class Restart:
