@@ -95,7 +95,7 @@ class ZeroGrads(Optimizer):
         # the plane's slope holds within sigma: lr stays at most sigma (up to SUCCESS_MAX_DIM)
         self.trust_region = self.linear and self.judge_centre and self.step_length is not None
         restart = self.linear and c.adapt and not callable(c.sigma)  # trials reach the box's sigma
-        self.restart = Restart(max(1.0, ratio)) if restart else None
+        self.restart = Restart(ratio) if restart else None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())

@@ -47,7 +47,7 @@ class Restart:
     to return to).
 
     Args:
-        least: a trial's smallest factor on the sigma given (>= 1; the box's sigma over it).
+        least: the box's sigma over the sigma given; a trial's factor is at least it and 1.
     """
 
     def __init__(self, least: float = 1.0) -> None:

@@ -114,7 +114,7 @@ def box_limits(bounds: tuple[np.ndarray, np.ndarray] | None, sigma: float) -> tu
     if bounds is None:
         return float("inf"), 1.0
     w = float(np.median(bounds[1] - bounds[0]))
-    return 0.5 * w / sigma, BOX_SIGMA * w / sigma
+    return 0.5 * w / sigma, box_sigma(bounds) / sigma
 
 
 def is_flat(losses: np.ndarray) -> bool:
