@@ -82,8 +82,7 @@ class ZeroGrads(Optimizer):
         cap, ratio = box_limits(self.bounds, self._base_sigma)  # factor's cap; box's sigma / sigma
         self._lr_share = min(1.0, ratio)  # lr's share of the base sigma (< 1: above the box)
         self.sigma_scale = SigmaScale(cap) if c.adapt else None
-        # the success rule (theta as the batch's last row) up to SUCCESS_MAX_DIM; a sigma
-        # schedule (a callable) is followed as given, as a given lr is by the step length
+        # the success rule (theta as the last row) up to SUCCESS_MAX_DIM; a schedule as given
         self.judge_centre = c.adapt and not callable(c.sigma) and self.dim <= SUCCESS_MAX_DIM
         # above it, a sigma given above the box's scale anneals to it while the best stalls
         anneal = c.adapt and not callable(c.sigma) and not self.judge_centre and self._lr_share < 1
@@ -95,7 +94,7 @@ class ZeroGrads(Optimizer):
         # the plane's slope holds within sigma: lr stays at most sigma (up to SUCCESS_MAX_DIM)
         self.trust_region = self.linear and self.judge_centre and self.step_length is not None
         restart = self.linear and c.adapt and not callable(c.sigma)  # trials reach the box's sigma
-        self.restart = Restart(ratio) if restart else None
+        self.restart = Restart(ratio, self.anneal) if restart else None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
@@ -210,7 +209,8 @@ class ZeroGrads(Optimizer):
             adam = self.theta_opt if self.linear else None
             self.near.jump(self.sigma, self.sigma_scale, adam, self.surrogate.buffer)
         if self.restart is not None:
-            self.restart.update(self.best_loss, self.sigma_scale)
+            step = None if self.judge_centre else self.step_length  # above SUCCESS_MAX_DIM
+            self.restart.update(self.best_loss, self.sigma_scale, step)
         self.metrics.update(
             flat=float(flat),
             success=success,

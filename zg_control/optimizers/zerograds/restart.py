@@ -23,6 +23,20 @@ well is not thrown away:
   the budget that shrinks with it (measured: a fixed patience of 10 cost Keyframe's median
   0.533 -> 0.667, its trials every 13 batches unsettling theta's refinement; the doubling keeps
   0.533).
+- above d = 300 a failed trial also takes back half of what the step length (:mod:`.step`)
+  added to lr, never below lr's base (:meth:`.step.StepLength.take_back`). The step length grows
+  lr while theta travels, and above d = 300 nothing brings it back (no success rule shrinks
+  sigma or caps lr there): at the end, Adam moves every coordinate by about lr on a plane that is
+  mostly noise, and theta random-walks around the optimum with a spread that grows with lr (the
+  d = 1000 staircase: lr 0.07-0.09 and its coordinates spread from -0.04 to 1.89 around the
+  target 1; a fixed lr of 0.03 ends at 0.2, the step length at 0.5). A failed trial is the
+  run's own sign that the travel has ended: no new best at sigma, nor at 4 sigma. Where
+  IPOP-CMA-ES doubles its population, halving lr does the same to the noise left in theta
+  (it scales with lr over the batch). Not while a sigma given above the box's scale still
+  anneals to it (:class:`.step.Anneal`): there trials fail because sigma is too wide, not
+  because the travel has ended (measured: the dm-control cheetah per step at sigma x10, -6.92
+  -> -6.11 with the take-back during the anneal). Measured (5 seeds): the staircase 0.498 ->
+  0.367, and at sigma x0.1 and x10 too; experiments/NOTES.md session 21.
 
 Only the ridge plane (d > 64) restarts. The MLP (d <= 64) is left alone (measured: on the d = 20
 sphere with sigma given x10 the trials interrupted a convergence still under way, 0.012 ->
@@ -34,7 +48,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .step import SigmaScale
+from .step import Anneal, SigmaScale, StepLength
 
 PATIENCE = 10  # batches without a new best sample before the first trial
 TRIAL = 3  # batches a trial lasts unless it finds a new best
@@ -48,10 +62,14 @@ class Restart:
 
     Args:
         least: the box's sigma over the sigma given; a trial's factor is at least it and 1.
+        anneal: the anneal of a sigma given above the box's scale (:class:`.step.Anneal`), if
+            any: a failed trial takes lr's growth back only if sigma's factor was at its floor.
     """
 
-    def __init__(self, least: float = 1.0) -> None:
+    def __init__(self, least: float = 1.0, anneal: Anneal | None = None) -> None:
         self.least = least
+        settled = math.inf if anneal is None else anneal.floor
+        self.log_settled = math.log(settled) + 1e-12
         self.best = math.inf
         self.stalled = 0
         self.trial_left = 0
@@ -59,9 +77,10 @@ class Restart:
         self.count = 0  # trials started
         self.patience = PATIENCE
 
-    def update(self, best_loss: float, scale: SigmaScale) -> None:
+    def update(self, best_loss: float, scale: SigmaScale, step: StepLength | None = None) -> None:
         """Judge one batch by the optimizer's ``best_loss`` so far; moves ``scale`` (its
-        ``log_scale``) when a trial starts or fails."""
+        ``log_scale``) when a trial starts or fails, and a failed trial takes back half of
+        ``step``'s growth of lr (above d = 300; module docstring)."""
         if best_loss < self.best:  # a new best: a trial under way keeps its sigma
             self.best, self.stalled, self.trial_left = best_loss, 0, 0
             return
@@ -70,6 +89,8 @@ class Restart:
             if self.trial_left == 0:  # the larger sigma found nothing: back, and wait longer
                 scale.log_scale = self.saved
                 self.patience *= 2
+                if step is not None and self.saved <= self.log_settled:
+                    step.take_back()
             return
         self.stalled += 1
         if self.stalled >= self.patience:

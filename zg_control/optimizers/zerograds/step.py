@@ -62,7 +62,8 @@ moves by ``-STEP_GAIN`` times the standardised slope per batch (a stochastic hyp
 log lr, in the spirit of Baydin et al. 2018, with an estimate whose noise is independent of the
 step it judges), within ``[1 / STEP_RANGE, STEP_RANGE]``. The batch is fresh, so the test is
 exactly calibrated: when the batch says nothing the statistic is symmetric with variance 1 and
-the factor only drifts.
+the factor only drifts. Above d = 300 a failed restart trial takes back half of the factor's growth
+above 1 (:mod:`.restart`).
 
 **A trust region (the ridge plane, up to d = SUCCESS_MAX_DIM).** The plane is fitted on samples
 within about sigma of theta per coordinate and, fitted to ranks, has no curvature that could tell
@@ -275,6 +276,10 @@ class StepLength:
         """One batch's move for the standardised ``slope`` (:func:`slope_along`)."""
         slope = max(-SLOPE_CLIP, min(SLOPE_CLIP, slope))
         self.log_factor = max(-self.log_max, min(self.log_max, self.log_factor - STEP_GAIN * slope))
+
+    def take_back(self) -> None:
+        """Halve the factor's growth above 1 (:mod:`.restart`); a factor at or below 1 stays."""
+        self.log_factor = max(min(0.0, self.log_factor), self.log_factor - math.log(2.0))
 
     def limit(self, top: float) -> None:
         """Hold the factor at or below ``top`` (> 0; the trust region's, module docstring)."""
