@@ -18,9 +18,9 @@ from zg_control.optimizers.zerograds.restart import GAIN, PATIENCE, TRIAL, Resta
 from zg_control.optimizers.zerograds.step import Anneal, SigmaScale, StepLength
 
 
-def stall(rule: Restart, scale: SigmaScale, batches: int, best: float = 1.0, step=None) -> None:
+def stall(rule: Restart, scale: SigmaScale, batches: int, best: float = 1.0) -> None:
     for _ in range(batches):
-        rule.update(best, scale, step)
+        rule.update(best, scale)
 
 
 def test_a_failed_trial_returns_and_doubles_the_patience():
@@ -42,22 +42,24 @@ def test_a_failed_trial_returns_and_doubles_the_patience():
 
 @pytest.mark.parametrize("start, after", [(8.0, 4.0), (1.5, 1.0), (0.5, 0.5)])
 def test_a_failed_trial_takes_back_half_of_lrs_growth_not_below_its_base(start, after):
-    rule, scale, step = Restart(), SigmaScale(cap=100.0), StepLength()
+    step = StepLength()
+    rule, scale = Restart(step=step), SigmaScale(cap=100.0)
     step.log_factor = math.log(start)
-    rule.update(1.0, scale, step)
-    stall(rule, scale, PATIENCE + TRIAL - 1, step=step)
+    rule.update(1.0, scale)
+    stall(rule, scale, PATIENCE + TRIAL - 1)
     assert step.value == pytest.approx(start)  # the trial is still under way
-    stall(rule, scale, 1, step=step)
+    stall(rule, scale, 1)
     assert step.value == pytest.approx(after) and rule.patience == 2 * PATIENCE
 
 
 def test_a_trial_that_finds_a_new_best_keeps_lrs_growth():
-    rule, scale, step = Restart(), SigmaScale(cap=100.0), StepLength()
+    step = StepLength()
+    rule, scale = Restart(step=step), SigmaScale(cap=100.0)
     step.log_factor = math.log(8.0)
-    rule.update(1.0, scale, step)
-    stall(rule, scale, PATIENCE, step=step)
-    rule.update(0.5, scale, step)  # a new best during the trial
-    stall(rule, scale, TRIAL + 1, step=step)
+    rule.update(1.0, scale)
+    stall(rule, scale, PATIENCE)
+    rule.update(0.5, scale)  # a new best during the trial
+    stall(rule, scale, TRIAL + 1)
     assert step.value == pytest.approx(8.0)
 
 
@@ -85,10 +87,11 @@ def test_above_d_300_failed_trials_end_the_travel_on_the_staircase(monkeypatch):
 def test_no_take_back_while_a_sigma_given_above_the_box_anneals(before, after):
     """A sigma given 10x the box's anneals to a factor of 0.1 (settled): a trial that fails
     while the factor is still above it (sigma too wide, not the travel ended) leaves lr."""
-    rule, scale, step = Restart(anneal=Anneal(0.1)), SigmaScale(cap=100.0), StepLength()
+    step = StepLength()
+    rule, scale = Restart(anneal=Anneal(0.1), step=step), SigmaScale(cap=100.0)
     scale.log_scale, step.log_factor = math.log(before), math.log(8.0)
-    rule.update(1.0, scale, step)
-    stall(rule, scale, PATIENCE + TRIAL, step=step)
+    rule.update(1.0, scale)
+    stall(rule, scale, PATIENCE + TRIAL)
     assert scale.value == pytest.approx(before) and step.value == pytest.approx(after)
 
 

@@ -94,7 +94,8 @@ class ZeroGrads(Optimizer):
         # the plane's slope holds within sigma: lr stays at most sigma (up to SUCCESS_MAX_DIM)
         self.trust_region = self.linear and self.judge_centre and self.step_length is not None
         restart = self.linear and c.adapt and not callable(c.sigma)  # trials reach the box's sigma
-        self.restart = Restart(ratio, self.anneal) if restart else None
+        take_back = None if self.judge_centre else self.step_length  # lr's, above SUCCESS_MAX_DIM
+        self.restart = Restart(ratio, self.anneal, take_back) if restart else None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())
@@ -209,8 +210,7 @@ class ZeroGrads(Optimizer):
             adam = self.theta_opt if self.linear else None
             self.near.jump(self.sigma, self.sigma_scale, adam, self.surrogate.buffer)
         if self.restart is not None:
-            step = None if self.judge_centre else self.step_length  # above SUCCESS_MAX_DIM
-            self.restart.update(self.best_loss, self.sigma_scale, step)
+            self.restart.update(self.best_loss, self.sigma_scale)
         self.metrics.update(
             flat=float(flat),
             success=success,

@@ -64,10 +64,15 @@ class Restart:
         least: the box's sigma over the sigma given; a trial's factor is at least it and 1.
         anneal: the anneal of a sigma given above the box's scale (:class:`.step.Anneal`), if
             any: a failed trial takes lr's growth back only if sigma's factor was at its floor.
+        step: the step length whose growth of lr a failed trial takes back (above d = 300;
+            module docstring), if any.
     """
 
-    def __init__(self, least: float = 1.0, anneal: Anneal | None = None) -> None:
+    def __init__(
+        self, least: float = 1.0, anneal: Anneal | None = None, step: StepLength | None = None
+    ) -> None:
         self.least = least
+        self.step = step
         settled = math.inf if anneal is None else anneal.floor
         self.log_settled = math.log(settled) + 1e-12
         self.best = math.inf
@@ -77,10 +82,10 @@ class Restart:
         self.count = 0  # trials started
         self.patience = PATIENCE
 
-    def update(self, best_loss: float, scale: SigmaScale, step: StepLength | None = None) -> None:
+    def update(self, best_loss: float, scale: SigmaScale) -> None:
         """Judge one batch by the optimizer's ``best_loss`` so far; moves ``scale`` (its
-        ``log_scale``) when a trial starts or fails, and a failed trial takes back half of
-        ``step``'s growth of lr (above d = 300; module docstring)."""
+        ``log_scale``) when a trial starts or fails, and a failed trial takes back half of the
+        step length's growth of lr (module docstring)."""
         if best_loss < self.best:  # a new best: a trial under way keeps its sigma
             self.best, self.stalled, self.trial_left = best_loss, 0, 0
             return
@@ -89,8 +94,8 @@ class Restart:
             if self.trial_left == 0:  # the larger sigma found nothing: back, and wait longer
                 scale.log_scale = self.saved
                 self.patience *= 2
-                if step is not None and self.saved <= self.log_settled:
-                    step.take_back()
+                if self.step is not None and self.saved <= self.log_settled:
+                    self.step.take_back()
             return
         self.stalled += 1
         if self.stalled >= self.patience:
