@@ -8,6 +8,7 @@ import pytest
 from helpers import iterate, same_run
 
 import zg_control as zg
+from zg_control.optimizers.zerograds.restart import Restart
 from zg_control.optimizers.zerograds.step import STEP_RANGE, StepLength, slope_along
 
 
@@ -106,3 +107,34 @@ def test_resume_with_a_moved_factor_is_identical():
     runs = [[], []]
     recs = [iterate(o, fn, 8, runs[i]) for i, o in enumerate((opt, twin))]
     assert same_run((recs[0], runs[0]), (recs[1], runs[1]))
+
+
+def test_lr_follows_sigma_up_under_the_success_rule_never_down_nor_into_a_trial():
+    d = 80  # the ridge plane, with restarts, under the success rule
+    opt = zg.make_optimizer("zerograds", np.zeros(d), bounds=(-np.ones(d), np.ones(d)))
+    base = 0.1 / 10 * opt.lr_factor
+    opt.sigma_scale.log_scale = np.log(3.0)
+    assert opt.current_lr() == pytest.approx(3.0 * base)
+    opt.restart.trial_left, opt.restart.saved = 2, np.log(1.5)  # a trial: sigma 3x, was 1.5x
+    assert opt.current_lr() == pytest.approx(1.5 * base)
+    opt.restart.trial_left, opt.sigma_scale.log_scale = 0, np.log(0.2)
+    assert opt.current_lr() == pytest.approx(base)
+    high = zg.make_optimizer("zerograds", np.zeros(400), bounds=(-np.ones(400), np.ones(400)))
+    high.sigma_scale.log_scale = np.log(3.0)  # above d = 300 only flat growth moves lr
+    assert high.current_lr() == pytest.approx(0.01 * high.lr_factor)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_sigma_given_too_small_travels_with_lr_following_it(seed, monkeypatch):
+    """sigma 0.01 (x0.1) on a d = 100 sphere whose centre is 0.8 per coordinate from x0 (loss
+    64 there): the success rule grows sigma and lr follows it to < 5; held at its base (the
+    restart's steady factor patched to 1) lr reaches only the step length's growth, > 20."""
+    box = (-np.ones(100), np.ones(100))
+
+    def run() -> float:
+        fn = lambda X: np.sum((X - 0.8) ** 2, axis=1)  # noqa: E731
+        return zg.minimize(fn, np.zeros(100), "zerograds", 1000, seed, bounds=box, sigma=0.01).loss
+
+    assert run() < 5.0
+    monkeypatch.setattr(Restart, "steady", lambda self, factor: 1.0)
+    assert run() > 20.0

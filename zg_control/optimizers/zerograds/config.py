@@ -69,12 +69,13 @@ class ZeroGradsConfig(OptimizerConfig):
             itself (``batch_size + 1`` rows), a batch is flat only if it ties with theta too,
             and sigma otherwise moves by the fraction of samples that beat theta (a 1/5
             success rule: grows while more than a fifth win, ties counting half, shrinks while
-            fewer do; down to 1/1000 x). Above d = 300, a sigma given larger than 1/20 of
-            the box's median width halves after 3 batches in a row without a new best sample,
-            down to that 1/20 (a default sigma is never larger); one given below 1/40 of it is
-            probed for a near-plateau with one extra pair per batch at 1/20 of the width and
-            jumps there (lr with it) when the loss moves far more at that scale than at sigma
-            (:mod:`.near_plateau`; the probe stops once the loss is rougher at sigma).
+            fewer do; down to 1/1000 x), and lr's base is sigma where that is larger than the
+            sigma given (outside a restart's trial). Above d = 300, a sigma given larger than
+            1/20 of the box's median width halves after 3 batches in a row without a new best
+            sample, down to that 1/20 (a default sigma is never larger); one given below 1/40 of
+            it is probed for a near-plateau with one extra pair per batch at 1/20 of the width
+            and jumps there (lr with it) when the loss moves far more at that scale than at
+            sigma (:mod:`.near_plateau`; the probe stops once the loss is rougher at sigma).
             Step length (with ``lr=None`` and antithetic batches): move lr by the slope each
             batch measures along the latest step at its end (grow while the loss still falls
             there, shrink when it rises), within 1/100 to 100 x; with the ridge surrogate up to

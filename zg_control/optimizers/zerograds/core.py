@@ -129,13 +129,16 @@ class ZeroGrads(Optimizer):
         return 1.0 if self.step_length is None else self.step_length.value
 
     def current_lr(self) -> float:
-        """Theta's learning rate after ``n_evals`` evaluations: ``config.lr``, or the base
-        sigma (``config.sigma``) / 5 (MLP) or / 10 (ridge) times the step-length factor
-        (``None``); either times the flat batches' growth (:attr:`flat_scale`). A sigma given
-        above the box's scale counts only up to it (:func:`.step.box_limits`)."""
+        """Theta's learning rate after ``n_evals`` evaluations: ``config.lr``, or the base sigma
+        (``config.sigma``; above the box's scale only up to it, :func:`.step.box_limits`) / 5
+        (MLP) or / 10 (ridge) times the step-length factor (``None``); times the flat growth
+        (:attr:`flat_scale`), under the success rule sigma's factor where above 1 (:mod:`.step`)."""
         if self.config.lr is None:
-            base = self._base_sigma * self._lr_share
-            return base / (10 if self.linear else 5) * self.flat_scale * self.lr_factor
+            base = self._base_sigma * self._lr_share / (10 if self.linear else 5)
+            if not self.judge_centre:
+                return base * self.flat_scale * self.lr_factor
+            steady = self.scale if self.restart is None else self.restart.steady(self.scale)
+            return base * max(1.0, steady) * self.lr_factor
         return schedule_value(self.config.lr, self.n_evals, "lr") * self.flat_scale
 
     def ask(self) -> np.ndarray:
@@ -204,7 +207,8 @@ class ZeroGrads(Optimizer):
                 break  # losses near the float limit: Adam's moments would overflow to NaN
             self.theta.grad = torch.from_numpy(grad)
             self.theta_opt.step()
-            self._project_theta()
+            with torch.no_grad():  # onto the bounds
+                self.theta.copy_(torch.from_numpy(self.project(self.theta.detach().numpy())))
         self._last_step = self.theta.detach().numpy() - theta0
         if jump:  # sigma and lr to the box's sigma; Adam's moments into the plane's new units
             adam = self.theta_opt if self.linear else None
@@ -262,10 +266,6 @@ class ZeroGrads(Optimizer):
         if self.config.nonfinite == "drop" and not finite.all():
             X_fit, losses = X_fit[finite], losses[finite]
         return X_fit, losses
-
-    def _project_theta(self) -> None:
-        with torch.no_grad():
-            self.theta.copy_(torch.from_numpy(self.project(self.theta.detach().numpy())))
 
     def _recommendation(self) -> np.ndarray:
         return self.theta.detach().numpy().copy()

@@ -103,6 +103,11 @@ class Restart:
             scale.widen(GAIN, self.least)
             self.stalled, self.trial_left, self.count = 0, TRIAL, self.count + 1
 
+    def steady(self, factor: float) -> float:
+        """Sigma's ``factor`` outside a trial: during one, the factor it returns to if it
+        fails."""
+        return math.exp(self.saved) if self.trial_left > 0 else factor
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "best": self.best,
