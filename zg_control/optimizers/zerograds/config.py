@@ -69,8 +69,8 @@ class ZeroGradsConfig(OptimizerConfig):
             itself (``batch_size + 1`` rows), a batch is flat only if it ties with theta too,
             and sigma otherwise moves by the fraction of samples that beat theta (a 1/5
             success rule: grows while more than a fifth win, ties counting half, shrinks while
-            fewer do; down to 1/1000 x), and lr's base is sigma where that is larger than the
-            sigma given (outside a restart's trial). Above d = 300, a sigma given larger than
+            fewer do; down to 1/1000 x), and lr follows the factor where it is above 1
+            (outside a restart's trial). Above d = 300, a sigma given larger than
             1/20 of the box's median width halves after 3 batches in a row without a new best
             sample, down to that 1/20 (a default sigma is never larger); one given below 1/40 of
             it is probed for a near-plateau with one extra pair per batch at 1/20 of the width

@@ -20,13 +20,13 @@ failures: on a smooth loss that needs theta at a local maximum along the pair's 
 on a rough one (a hopper that falls) it says theta is a poor point, not that the scale is too
 small (measured: counted as wins, sigma ran to half the box on Hopper's splines and ZeroGrads
 fell below random search, experiments/NOTES.md session 13). So sigma finds the problem's own
-scale from either side (a sigma given x0.1 or x10 too large). lr's base follows sigma up, never
-down: it is sigma outside a restart's trial (:meth:`.restart.Restart.steady`) where that is
-larger than the sigma given (counted up to the box's scale, below), so steps lengthen where the
-samples keep winning, i.e. where the loss is close to linear at their radius (measured, 5 seeds:
-dm-control's cheetah -8.53 -> -9.50, its hopper -1.44 -> -1.74, Keyframe 0.667 -> 0.533, the
-README's demo -2.44 -> -2.5; followed down as well, lr shrank to 0.0015 where theta stalled on
-the cheetah at sigma x10; following a trial's sigma sent Keyframe's theta to its worst loss at
+scale from either side (a sigma given x0.1 or x10 too large). lr follows the factor up, never
+down: lr's base is multiplied by the factor where it is above 1, outside a restart's trial
+(:meth:`.restart.Restart.steady`), so steps lengthen where the samples keep winning, i.e. where
+the loss is close to linear at their radius (measured, 5 seeds: dm-control's cheetah at sigma
+x0.1 -4.69 -> -8.78, its hopper -1.44 -> -1.87, Keyframe 0.667 -> 0.533, Jump at x0.1 lands on 5
+of 5 seeds, 2 before; followed down as well, lr shrank to 0.0015 where theta stalled on the
+cheetah at sigma x10; following a trial's sigma sent Keyframe's theta to its worst loss at
 sigma x10; experiments/NOTES.md session 22). The success rule applies up to
 ``d = SUCCESS_MAX_DIM`` only (measured: it helps at d <= 300, the README's demo is d = 300, and
 costs from d = 483 on). In high d the slope term of a sample's loss change grows like
@@ -42,8 +42,8 @@ base sigma when there are bounds, else ``MAX_SCALE``).
 **The box's scale.** With bounds, ``BOX_SIGMA`` of the box's median width (0.1 in [-1, 1], the
 default sigma) is the problem's own scale: lr's base follows a sigma given above it only up to
 it, so a sigma too large for the box widens the smoothing but not the steps (measured: sigma x10
-on Keyframe cost 0.83 with lr = sigma / 5, 0 with the cap; experiments/NOTES.md session 14). Up
-to d = 300 lr follows sigma itself (above) while the success rule brings it down.
+on Keyframe cost 0.83 with lr = sigma / 5, 0 with the cap; experiments/NOTES.md session 14; lr
+following such a sigma stalled a d = 10 quadratic at sigma 1 on 1 of 3 seeds, session 22).
 
 **A sigma given above the box's scale, above d = 300.** No signal there tells a sigma too large
 from a right one (the samples' success and the curvature-to-slope ratio overlap at 0.1 and 1 on
