@@ -1,6 +1,7 @@
-"""Above d = 300, a sigma far below the box's scale is probed for a near-plateau and jumps to the
-box's sigma when the loss moves far more there (zerograds/near_plateau.py); defaults are left
-alone."""
+"""Above d = 300, a sigma far below the box's scale moves to the box's sigma: it is probed for a
+near-plateau (the loss moves far more at the box's sigma), it jumps once the step length has
+grown lr to it, and lr follows a restart's trial that found a new best at the box's sigma
+(zerograds/near_plateau.py); defaults are left alone."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import torch
 from helpers import iterate, same_run
 
 import zg_control as zg
+from zg_control.optimizers.zerograds import restart
 from zg_control.optimizers.zerograds.near_plateau import RATIO, WARMUP, NearPlateau, pair_slopes
-from zg_control.optimizers.zerograds.step import SigmaScale
+from zg_control.optimizers.zerograds.step import SigmaScale, StepLength
 from zg_control.optimizers.zerograds.surrogates import SampleBuffer
 
 D = 400  # above the success rule's dimension
@@ -130,3 +132,75 @@ def test_a_jump_moves_sigma_and_lr_carries_adams_moments_and_empties_the_buffer(
     assert torch.allclose(adam.state[theta]["exp_avg"], m / 10.0)
     assert torch.allclose(adam.state[theta]["exp_avg_sq"], v / 100.0)
     assert buffer.size == 0 and buffer.head == 0
+
+
+def rough_tilt(amp: float):
+    """``-mean(x)`` (minimum -1 at the box's corner) plus ``amp`` times the ripple of
+    :func:`rough`. Shape ``(n, D) -> (n,)``."""
+    return lambda X: -np.mean(X, axis=1) + amp * rough(X)
+
+
+def test_lr_grown_to_sigma_jumps_sigma_to_the_box_and_keeps_lr():
+    near, step = NearPlateau(0.1), StepLength()
+    step.log_factor = np.log(12.0)  # lr = 0.001 * 12 at sigma 0.01
+    assert not near.outgrown(0.01, 0.009, step) and step.value == pytest.approx(12.0)
+    assert not near.outgrown(0.06, 0.07, step)  # sigma above half the box's: left alone
+    assert near.outgrown(0.01, 0.012, step)
+    assert step.value == pytest.approx(1.2)  # x 10 on sigma and lr's base, / 10 here
+
+
+def test_lr_follows_a_trial_kept_from_far_below_the_box():
+    theta = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    adam = torch.optim.Adam([theta], lr=0.1)
+    theta.grad = torch.tensor([4.0, -8.0], dtype=torch.float64)
+    adam.step()
+    m = adam.state[theta]["exp_avg"].clone()
+    buffer = SampleBuffer(8, 2, torch.device("cpu"))
+    buffer.add(np.ones((4, 2)), np.arange(4.0))
+    scale = SigmaScale(cap=100.0)
+    scale.log_scale = np.log(16.0)  # a trial from 0.04 (x 4) kept at 0.16, base sigma 0.01
+    NearPlateau(0.1).follow(0.04, 0.01, scale, adam, buffer)
+    assert scale.flat_value == pytest.approx(10.0)  # lr follows up to the box's sigma only
+    assert torch.allclose(adam.state[theta]["exp_avg"], m / 4.0)  # sigma grew x 4
+    assert buffer.size == 0
+    wide = SigmaScale(cap=100.0)
+    wide.log_scale = np.log(24.0)
+    NearPlateau(0.1).follow(0.06, 0.01, wide, None, buffer)  # from above half the box's
+    assert wide.flat_value == 1.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_sigma_ten_times_too_small_reaches_the_box_scale_where_the_loss_is_rough(seed):
+    """A tilt under a ripple at sigma 0.01 (the probe retires: rough, not a near-plateau): the
+    best stalls, a trial at the box's sigma finds a new best, and lr follows it, ending level
+    with the default (-0.68 to -0.70; the default -0.69 to -0.74). Without either rule theta
+    hardly leaves x0 (-0.11)."""
+    run = lambda: zg.minimize(  # noqa: E731
+        rough_tilt(0.03), np.zeros(D), "zerograds", budget=1500, seed=seed, bounds=BOX,
+        sigma=0.01,
+    )  # fmt: skip
+    ruled = run()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(NearPlateau, "outgrown", lambda self, *a: False)
+        mp.setattr(NearPlateau, "follow", lambda self, *a: None)
+        held = run()
+    assert ruled.loss < -0.6 < -0.2 < held.loss
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lr_grown_to_a_sigma_ten_times_too_small_moves_sigma(seed, monkeypatch):
+    """Trials off, a tilt with a faint ripple at sigma 0.01: the step length grows lr to sigma
+    by batch ~47, sigma jumps to 0.1 with lr where it was, and the run ends 0.08-0.12 lower
+    (-0.45 to -0.58 against -0.38 to -0.47)."""
+    monkeypatch.setattr(restart, "PATIENCE", 10**9)
+    run = lambda: zg.minimize(  # noqa: E731
+        rough_tilt(0.003), np.zeros(D), "zerograds", budget=1500, seed=seed, bounds=BOX,
+        sigma=0.01,
+    )  # fmt: skip
+    ruled = run()
+    monkeypatch.setattr(NearPlateau, "outgrown", lambda self, *a: False)
+    held = run()
+    assert ruled.loss < held.loss - 0.05
+    i = next(i for i, h in enumerate(ruled.history) if h["sigma"] > 0.05)
+    assert ruled.history[i]["sigma"] == pytest.approx(0.1)
+    assert ruled.history[i]["lr"] == pytest.approx(ruled.history[i - 1]["lr"], rel=0.2)

@@ -75,7 +75,9 @@ class ZeroGradsConfig(OptimizerConfig):
             sample, down to that 1/20 (a default sigma is never larger); one given below 1/40 of
             it is probed for a near-plateau with one extra pair per batch at 1/20 of the width
             and jumps there (lr with it) when the loss moves far more at that scale than at
-            sigma (:mod:`.near_plateau`; the probe stops once the loss is rougher at sigma).
+            sigma (:mod:`.near_plateau`; the probe stops once the loss is rougher at sigma),
+            or once lr has grown to sigma (lr kept), and lr follows a restart's trial that
+            found a new best there.
             Step length (with ``lr=None`` and antithetic batches): move lr by the slope each
             batch measures along the latest step at its end (grow while the loss still falls
             there, shrink when it rises), within 1/100 to 100 x; with the ridge surrogate up to

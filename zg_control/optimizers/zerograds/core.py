@@ -120,7 +120,8 @@ class ZeroGrads(Optimizer):
 
     @property
     def flat_scale(self) -> float:
-        """The flat batches' growth, lr's share of the sigma factor (1 with ``adapt=False``)."""
+        """lr's share of the sigma factor (1 with ``adapt=False``): the flat batches' growth and
+        sigma's moves to the box's scale from far below it (:mod:`.near_plateau`)."""
         return 1.0 if self.sigma_scale is None else self.sigma_scale.flat_value
 
     @property
@@ -187,7 +188,10 @@ class ZeroGrads(Optimizer):
             self.step_length.update(slope_along(E, losses, finite, self._last_step))
             if probing:
                 jump = self.near.update(E, losses, finite, self.sigma, probe, probe_finite)
-        X_fit, losses = self._training_rows(X, losses, finite)
+        # the latest ask's unperturbed samples (nested smoothing), without the non-finite rows
+        X_fit, self._clean = X if self._clean is None else self._clean, None
+        if self.config.nonfinite == "drop" and not finite.all():
+            X_fit, losses = X_fit[finite], losses[finite]
         self.surrogate.add(X_fit, losses)
         fit_error = self.surrogate.fit(self.theta.detach().numpy(), self.sigma, self.config.k_phi)
         if self.trust_region:  # lr <= sigma (.step)
@@ -210,32 +214,35 @@ class ZeroGrads(Optimizer):
             with torch.no_grad():  # onto the bounds
                 self.theta.copy_(torch.from_numpy(self.project(self.theta.detach().numpy())))
         self._last_step = self.theta.detach().numpy() - theta0
-        if jump:  # sigma and lr to the box's sigma; Adam's moments into the plane's new units
-            adam = self.theta_opt if self.linear else None
-            self.near.jump(self.sigma, self.sigma_scale, adam, self.surrogate.buffer)
-        if self.restart is not None:
-            self.restart.update(self.best_loss, self.sigma_scale)
+        self._after_step(jump, lr)
         self.metrics.update(
-            flat=float(flat),
-            success=success,
-            scale=self.scale,
-            lr_factor=self.lr_factor,
-            lr=lr,
-            fit_error=fit_error,
+            flat=float(flat), success=success, scale=self.scale, lr_factor=self.lr_factor, lr=lr,
+            fit_error=fit_error, surrogate_value=value, sigma=self.sigma,
             grad_norm=float(torch.from_numpy(grad).norm()),  # torch: OpenBLAS threads spin
-            surrogate_value=value,
-            sigma=self.sigma,
             restarts=0 if self.restart is None else self.restart.count,
-        )
+        )  # fmt: skip
+
+    def _after_step(self, jump: bool, lr: float) -> None:
+        """Sigma to the box's after a near-plateau (``jump``) or once ``lr`` has grown to a sigma
+        far below it, then the restart, whose trial found a new best from far below it keeping
+        lr with it (:mod:`.near_plateau`, :mod:`.restart`)."""
+        adam, buffer = self.theta_opt if self.linear else None, self.surrogate.buffer
+        if self.near is not None and not jump:
+            jump = self.near.outgrown(self.sigma, lr, self.step_length)
+        if jump:  # sigma and lr to the box's sigma; Adam's moments into the plane's new units
+            self.near.jump(self.sigma, self.sigma_scale, adam, buffer)
+        if self.restart is not None:
+            before = self._base_sigma * self.restart.steady(self.scale)  # a trial's from
+            if self.restart.update(self.best_loss, self.sigma_scale) and self.near is not None:
+                self.near.follow(before, self._base_sigma, self.sigma_scale, adam, buffer)
 
     def _adapt_sigma(
         self, X: np.ndarray, losses: np.ndarray, finite: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, float]:
         """Split the centre's row (the last, under the success rule) off ``X (n + 1, d)``,
         ``losses``, ``finite`` and move the sigma factor: grow on a flat batch, else by the
-        samples' success against the centre (:mod:`.step`). Returns the samples'
-        ``X (n, d)``, ``losses (n,)``, ``finite (n,)``, whether the batch was flat, and the
-        success rate (NaN: none)."""
+        samples' success against the centre (:mod:`.step`). Returns the samples' ``X (n, d)``,
+        ``losses (n,)``, ``finite (n,)``, whether the batch was flat, the success (NaN: none)."""
         if self.sigma_scale is None:
             return X, losses, finite, False, float("nan")
         if not self.judge_centre:
@@ -253,19 +260,6 @@ class ZeroGrads(Optimizer):
             success = success_rate(losses, finite, centre, self.config.antithetic)
             self.sigma_scale.success(success)
         return X, losses, finite, flat, success
-
-    def _training_rows(
-        self, X: np.ndarray, losses: np.ndarray, finite: np.ndarray
-    ) -> tuple[np.ndarray, ...]:
-        """The rows the surrogate learns from: the unperturbed samples of the latest ``ask``
-        (nested smoothing; the base class hands ``X (n, d)`` over as asked, in its order),
-        without the non-finite rows when ``nonfinite="drop"``. Returns ``X_fit (k, d)`` and
-        ``losses (k,)``."""
-        X_fit = X if self._clean is None else self._clean
-        self._clean = None
-        if self.config.nonfinite == "drop" and not finite.all():
-            X_fit, losses = X_fit[finite], losses[finite]
-        return X_fit, losses
 
     def _recommendation(self) -> np.ndarray:
         return self.theta.detach().numpy().copy()

@@ -1,4 +1,5 @@
-"""A near-plateau above d = 300: the loss barely moves at sigma but does at the box's scale.
+"""Above d = 300, a sigma far below the box's scale moves to it: a near-plateau, or the run's
+own signs that the problem's scale is larger than sigma.
 
 The flat-batch rule (:mod:`.step`) grows sigma when every loss of a batch ties. A simulated
 character at rest under tiny torques does not tie: HalfCheetah's losses at x0 differ by ~1e-4
@@ -26,18 +27,42 @@ with the radius, a near-plateau, has it far smaller.
   probe stops for the run, which then pays ``2 WARMUP`` episodes and samples exactly the
   batches it would without the probe.
 
-A sigma at or above half the box's scale, every default, is never probed: those runs are
-unchanged.
+Whether or not the probe retired (a rough loss at sigma is no near-plateau, but its scale may
+still be the box's), two signs of the run itself move a sigma below half the box's to it:
+
+- **lr has grown to sigma** (:meth:`NearPlateau.outgrown`). The step length (:mod:`.step`)
+  lengthens lr while the loss keeps falling at the end of each step; a step as long as sigma
+  (``TRUST_RATIO``) leaves the region the plane was fitted in and the loss still falls there:
+  the problem's scale is larger than sigma. Sigma jumps to the box's as above, and the step
+  length's factor is divided by the jump, so lr stays where it is (it already was the box's
+  base lr, a tenth of its sigma).
+- **A restart's trial finds a new best** (:meth:`NearPlateau.follow`). A trial (:mod:`.restart`)
+  tries at least the box's sigma and keeps it when it finds a new best, but above d = 300 lr
+  followed only flat batches, so it stayed at the sigma given: lr / sigma fell to 0.01, theta
+  froze, and the kept sigma drew lucky samples for the rest of the run (later trials widened
+  it to half the box). Now lr's part of the factor follows the kept sigma up to the box's,
+  with Adam's moments and the buffer as in a jump.
+
+Measured (dm-control's cheetah per step, d = 600, sigma 0.01, 5 seeds; experiments/NOTES.md
+session 23): lr reached sigma after 890-1060 episodes on 3 seeds, -3.83 / -4.05 / -2.61 ->
+-8.01 / -7.34 / -6.18 with that rule alone; a trial kept the box's sigma on the other two,
+-3.66 / -3.74 -> -7.44 / -7.24 with both; the median -3.74 -> -7.44 (the default -7.88, CMA-ES
+at sigma 0.01 -8.18). Ant per step at sigma 0.01 -1.389 -> -1.435; every other run of the set
+is unchanged, bit for bit.
+
+A sigma at or above half the box's scale, every default, is never probed nor moved: those runs
+are unchanged.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import torch
 
-from .step import SigmaScale, box_sigma
+from .step import TRUST_RATIO, SigmaScale, StepLength, box_sigma
 from .surrogates import SampleBuffer
 
 BETA = 0.25  # weight of the newest batch in the slopes' running means
@@ -128,6 +153,32 @@ class NearPlateau:
         scale.grow(float(np.log(factor)))
         if adam is not None:
             rescale_adam(adam, factor)
+        buffer.clear()
+
+    def outgrown(self, sigma: float, lr: float, step: StepLength) -> bool:
+        """True when the step length has grown ``lr`` to ``sigma`` (``TRUST_RATIO``) while
+        ``sigma`` is below ``ACTIVE_SHARE`` of the box's: sigma should :meth:`jump`, and
+        ``step``'s factor is divided by the jump so that lr stays where it is (module
+        docstring)."""
+        if sigma >= ACTIVE_SHARE * self.box_sigma or lr < TRUST_RATIO * sigma:
+            return False
+        step.limit(step.value * sigma / self.box_sigma)
+        return True
+
+    def follow(
+        self, before: float, base_sigma: float, scale: SigmaScale,
+        adam: torch.optim.Adam | None, buffer: SampleBuffer,
+    ) -> None:  # fmt: skip
+        """A restart's trial from ``before`` (below ``ACTIVE_SHARE`` of the box's sigma) found
+        a new best and keeps its wider sigma: lr's part of ``scale`` follows it, up to the box's
+        sigma over ``base_sigma``; ``adam``'s moments go into the plane's new units and the
+        ``buffer`` forgets the samples at the old radius, as in :meth:`jump`."""
+        if before >= ACTIVE_SHARE * self.box_sigma:
+            return
+        top = min(scale.log_scale, math.log(self.box_sigma / base_sigma))
+        scale.log_flat = max(scale.log_flat, top)
+        if adam is not None:
+            rescale_adam(adam, base_sigma * scale.value / before)
         buffer.clear()
 
     def state_dict(self) -> dict[str, Any]:

@@ -82,13 +82,14 @@ class Restart:
         self.count = 0  # trials started
         self.patience = PATIENCE
 
-    def update(self, best_loss: float, scale: SigmaScale) -> None:
+    def update(self, best_loss: float, scale: SigmaScale) -> bool:
         """Judge one batch by the optimizer's ``best_loss`` so far; moves ``scale`` (its
         ``log_scale``) when a trial starts or fails, and a failed trial takes back half of the
-        step length's growth of lr (module docstring)."""
+        step length's growth of lr (module docstring). True when a trial found a new best."""
         if best_loss < self.best:  # a new best: a trial under way keeps its sigma
+            kept = self.trial_left > 0
             self.best, self.stalled, self.trial_left = best_loss, 0, 0
-            return
+            return kept
         if self.trial_left > 0:
             self.trial_left -= 1
             if self.trial_left == 0:  # the larger sigma found nothing: back, and wait longer
@@ -96,12 +97,13 @@ class Restart:
                 self.patience *= 2
                 if self.step is not None and self.saved <= self.log_settled:
                     self.step.take_back()
-            return
+            return False
         self.stalled += 1
         if self.stalled >= self.patience:
             self.saved = scale.log_scale
             scale.widen(GAIN, self.least)
             self.stalled, self.trial_left, self.count = 0, TRIAL, self.count + 1
+        return False
 
     def steady(self, factor: float) -> float:
         """Sigma's ``factor`` outside a trial: during one, the factor it returns to if it

@@ -55,8 +55,9 @@ median of 3 seeds: Ant -0.30 -> -1.46, Walker2d -0.96 -> -1.64, defaults -1.56 a
 experiments/NOTES.md session 15). A sigma at or below the box's scale, every default, is never
 touched by it.
 
-**A sigma given far below the box's scale, above d = 300**, is probed for a near-plateau and
-jumps to the box's scale (:mod:`.near_plateau`).
+**A sigma given far below the box's scale, above d = 300**, jumps to the box's scale on a
+near-plateau, once lr has grown to it, or when a restart's trial finds a new best there
+(:mod:`.near_plateau`).
 
 **Step length.** Each batch is drawn around the point the latest step reached, so its antithetic
 pairs measure, for free, the slope of the smoothed loss along that step *at its end*: a pair's
