@@ -95,7 +95,8 @@ class ZeroGrads(Optimizer):
         self.trust_region = self.linear and self.judge_centre and self.step_length is not None
         restart = self.linear and c.adapt and not callable(c.sigma)  # trials reach the box's sigma
         take_back = None if self.judge_centre else self.step_length  # lr's, above SUCCESS_MAX_DIM
-        self.restart = Restart(ratio, self.anneal, take_back) if restart else None
+        widen = self.bounds is not None and not self.judge_centre  # failed trials: the next wider
+        self.restart = Restart(ratio, self.anneal, take_back, widen) if restart else None
         self._last_step = np.zeros(self.dim)
         self.sigma = self.current_sigma()
         self.theta_opt = torch.optim.Adam([self.theta], lr=self.current_lr())

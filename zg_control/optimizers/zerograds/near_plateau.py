@@ -46,9 +46,9 @@ still be the box's), two signs of the run itself move a sigma below half the box
 Measured (dm-control's cheetah per step, d = 600, sigma 0.01, 5 seeds; experiments/NOTES.md
 session 23): lr reached sigma after 890-1060 episodes on 3 seeds, -3.83 / -4.05 / -2.61 ->
 -8.01 / -7.34 / -6.18 with that rule alone; a trial kept the box's sigma on the other two,
--3.66 / -3.74 -> -7.44 / -7.24 with both; the median -3.74 -> -7.44 (the default -7.88, CMA-ES
-at sigma 0.01 -8.18). Ant per step at sigma 0.01 -1.389 -> -1.435; every other run of the set
-is unchanged, bit for bit.
+-3.66 / -3.74 -> -7.44 / -7.24 with both; the median -3.74 -> -7.44 (-7.73 once failed
+trials widen the next, :mod:`.restart`; the default -8.34, CMA-ES at sigma 0.01 -8.18). Ant
+per step at sigma 0.01 -1.389 -> -1.435; every other run of the set is unchanged, bit for bit.
 
 A sigma at or above half the box's scale, every default, is never probed nor moved: those runs
 are unchanged.

@@ -22,7 +22,17 @@ well is not thrown away:
   finding nothing is refining, and is interrupted ever more rarely, so trials take a share of
   the budget that shrinks with it (measured: a fixed patience of 10 cost Keyframe's median
   0.533 -> 0.667, its trials every 13 batches unsettling theta's refinement; the doubling keeps
-  0.533).
+  0.533). The next trial also goes ``GAIN`` times wider than the failed one, up to the cap,
+  until a trial is kept: the trials search the scale geometrically, as the restarts of IPOP-CMA-ES
+  grow its population. Without it a sigma given x0.1 retried the box's sigma (4 x its own is
+  less) at every trial and never reached the scale the default's second trial finds
+  (dm-control's walker per step, d = 600, outside the development set: 0.295, where x0 scores
+  0.378, against -1.88 with the widening; experiments/NOTES.md session 23). Only above d = 300
+  and with bounds: without a box nothing ends the search (trials 4x wider each time scattered
+  dm-control's walker policy, -3.50 -> -3.19), and up to d = 300 lr follows a kept trial's
+  sigma beyond the box's (:mod:`.step`), so a kept wide trial unsettled Keyframe's refinement
+  of its poses (a seed of 5 0.533 -> 0.867) while the dm-control walker's and hopper's
+  defaults gained a little (-2.53 -> -2.60, -1.87 the same).
 - above d = 300 a failed trial also takes back half of what the step length (:mod:`.step`)
   added to lr, never below lr's base (:meth:`.step.StepLength.take_back`). The step length grows
   lr while theta travels, and above d = 300 nothing brings it back (no success rule shrinks
@@ -66,12 +76,14 @@ class Restart:
             any: a failed trial takes lr's growth back only if sigma's factor was at its floor.
         step: the step length whose growth of lr a failed trial takes back (above d = 300;
             module docstring), if any.
+        widen: a failed trial widens the next (module docstring; above d = 300 with bounds).
     """
 
     def __init__(
-        self, least: float = 1.0, anneal: Anneal | None = None, step: StepLength | None = None
-    ) -> None:
-        self.least = least
+        self, least: float = 1.0, anneal: Anneal | None = None, step: StepLength | None = None,
+        widen: bool = True,
+    ) -> None:  # fmt: skip
+        self.least, self.widen = least, widen
         self.step = step
         settled = math.inf if anneal is None else anneal.floor
         self.log_settled = math.log(settled) + 1e-12
@@ -81,6 +93,7 @@ class Restart:
         self.saved = 0.0  # log of the factor a failed trial returns to
         self.count = 0  # trials started
         self.patience = PATIENCE
+        self.log_failed = -math.inf  # the latest trial's factor while trials fail (-inf: none)
 
     def update(self, best_loss: float, scale: SigmaScale) -> bool:
         """Judge one batch by the optimizer's ``best_loss`` so far; moves ``scale`` (its
@@ -88,6 +101,7 @@ class Restart:
         step length's growth of lr (module docstring). True when a trial found a new best."""
         if best_loss < self.best:  # a new best: a trial under way keeps its sigma
             kept = self.trial_left > 0
+            self.log_failed = -math.inf if kept else self.log_failed
             self.best, self.stalled, self.trial_left = best_loss, 0, 0
             return kept
         if self.trial_left > 0:
@@ -101,7 +115,8 @@ class Restart:
         self.stalled += 1
         if self.stalled >= self.patience:
             self.saved = scale.log_scale
-            scale.widen(GAIN, self.least)
+            scale.widen(GAIN, max(self.least, GAIN * math.exp(self.log_failed)))
+            self.log_failed = scale.log_scale if self.widen else -math.inf  # if it fails
             self.stalled, self.trial_left, self.count = 0, TRIAL, self.count + 1
         return False
 
@@ -118,6 +133,7 @@ class Restart:
             "saved": self.saved,
             "count": self.count,
             "patience": self.patience,
+            "log_failed": self.log_failed,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -127,3 +143,4 @@ class Restart:
         self.saved = float(state["saved"])
         self.count = int(state["count"])
         self.patience = int(state["patience"])
+        self.log_failed = float(state.get("log_failed", -math.inf))  # older checkpoints: none
