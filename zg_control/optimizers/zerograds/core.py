@@ -225,15 +225,15 @@ class ZeroGrads(Optimizer):
 
     def _after_step(self, jump: bool, lr: float) -> None:
         """Sigma to the box's after a near-plateau (``jump``) or once ``lr`` has grown to a sigma
-        far below it, then the restart, whose trial found a new best from far below it keeping
-        lr with it (:mod:`.near_plateau`, :mod:`.restart`)."""
+        far below it; then the restart, and lr follows a trial kept from far below the box's
+        sigma (:mod:`.near_plateau`, :mod:`.restart`)."""
         adam, buffer = self.theta_opt if self.linear else None, self.surrogate.buffer
         if self.near is not None and not jump:
             jump = self.near.outgrown(self.sigma, lr, self.step_length)
         if jump:  # sigma and lr to the box's sigma; Adam's moments into the plane's new units
             self.near.jump(self.sigma, self.sigma_scale, adam, buffer)
         if self.restart is not None:
-            before = self._base_sigma * self.restart.steady(self.scale)  # a trial's from
+            before = self._base_sigma * self.restart.steady(self.scale)  # sigma before a trial
             if self.restart.update(self.best_loss, self.sigma_scale) and self.near is not None:
                 self.near.follow(before, self._base_sigma, self.sigma_scale, adam, buffer)
 
