@@ -108,8 +108,13 @@ class NearPlateau:
             return None
         return cls(box_sigma(bounds), seed)
 
+    def far_below(self, sigma: float) -> bool:
+        """Whether ``sigma`` is below ``ACTIVE_SHARE`` of the box's sigma: the only sigmas that
+        are probed or moved (module docstring)."""
+        return sigma < ACTIVE_SHARE * self.box_sigma
+
     def active(self, sigma: float) -> bool:
-        return not self.retired and sigma < ACTIVE_SHARE * self.box_sigma
+        return not self.retired and self.far_below(sigma)
 
     def rows(self, theta: np.ndarray) -> np.ndarray:
         """The probe pair ``theta +/- box_sigma e``, shape ``(2, d)``."""
@@ -160,7 +165,7 @@ class NearPlateau:
         ``sigma`` is below ``ACTIVE_SHARE`` of the box's: sigma should :meth:`jump`, and
         ``step``'s factor is divided by the jump so that lr stays where it is (module
         docstring)."""
-        if sigma >= ACTIVE_SHARE * self.box_sigma or lr < TRUST_RATIO * sigma:
+        if not self.far_below(sigma) or lr < TRUST_RATIO * sigma:
             return False
         step.limit(step.value * sigma / self.box_sigma)
         return True
@@ -173,7 +178,7 @@ class NearPlateau:
         a new best and keeps its wider sigma: lr's part of ``scale`` follows it, up to the box's
         sigma over ``base_sigma``; ``adam``'s moments go into the plane's new units and the
         ``buffer`` forgets the samples at the old radius, as in :meth:`jump`."""
-        if before >= ACTIVE_SHARE * self.box_sigma:
+        if not self.far_below(before):
             return
         top = min(scale.log_scale, math.log(self.box_sigma / base_sigma))
         scale.log_flat = max(scale.log_flat, top)
