@@ -92,9 +92,16 @@ SIZES = {
 
 def build(name: str, quick: bool, seed: int, nthread: int) -> Problem:
     """The outside task ``name`` as a problem (``quick``: 10 control steps, 4 knots)."""
+    return build_task(_TASKS[name], quick, seed, nthread)
+
+
+def build_task(task: tuple[Any, ...], quick: bool, seed: int, nthread: int) -> Problem:
+    """A problem from one row of a task table ``(model, parameterization, horizon, frame_skip,
+    knots, loss, extra options)`` (here and :mod:`.heldout`); ``quick``: 10 control steps,
+    4 knots, 8 hidden units."""
     from ..sim.objective import make_objective
 
-    model, param, horizon, frame_skip, knots, loss, extra = _TASKS[name]
+    model, param, horizon, frame_skip, knots, loss, extra = task
     kw: dict[str, Any] = {"parameterization": param, "nthread": nthread, "seed": seed}
     if param == "spline":
         kw["n_knots"] = min(knots, 4) if quick else knots

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..problem import Problem  # a built task: fn (n, d) -> (n,), x0 (d,), bounds, close()
-from . import outside
+from . import heldout, outside
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,13 +123,17 @@ SUITE: dict[str, TaskSpec] = {
     **{name: TaskSpec(name, partial(outside.build, name), budget, "outside", dim,
                       ms_per_episode=ms)
        for name, (budget, dim, ms) in outside.SIZES.items()},
+    **{name: TaskSpec(name, partial(heldout.build, name), budget, "heldout", dim,
+                      ms_per_episode=ms)
+       for name, (budget, dim, ms) in heldout.SIZES.items()},
 }  # fmt: skip
 # The default comparison (the per-step animation tasks, ant-seq-6k and the d = 12 000 tasks, with
 # twice Gymnasium's 1000-step episode, are opt-in: cost).
-# The outside tasks (dm-control's model files, bench/outside.py) are opt-in too.
+# The outside and held-out tasks (dm-control's model files, bench/outside.py and heldout.py) are
+# opt-in too.
 OPT_IN = (
     "ant-seq-6k", "cheetah-seq-12k", "walker-seq-12k", "jump-seq", "keyframe-seq",
-    *outside.SIZES,
+    *outside.SIZES, *heldout.SIZES,
 )  # fmt: skip
 DEFAULT_TASKS = tuple(n for n in SUITE if n not in OPT_IN)
 # ZeroGrads, then the paper's baselines; random search around x0 is the floor.
