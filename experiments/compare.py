@@ -17,7 +17,8 @@ run recorded with another config is run again and replaces the old record); ``ru
 it at the end. A method is a registered name or a labelled variant
 ``'<label>=<method>:<json options>'``, reported under its label. Task names: see
 ``zg_control.bench.suite.SUITE``; groups ``default``, ``small`` (d < 1000), ``large``
-(d >= 1000), ``all``. ``--large_seeds`` gives the tasks with d >= 1000 their own seeds (the
+(d >= 1000), ``all``, and the opt-in ``outside`` and ``heldout`` (dm-control's models).
+``--large_seeds`` gives the tasks with d >= 1000 their own seeds (the
 README uses 5 there, 3 elsewhere). ``--options '{"prdpt": {"lr": 0.05}}'`` overrides options per
 method label.
 """
@@ -40,7 +41,8 @@ from zg_control.bench.suite import DEFAULT_METHODS, DEFAULT_TASKS, SUITE, get_ta
 @dataclasses.dataclass
 class Args:
     tasks: tuple[str, ...] = arg(
-        ("default",), "suite task names or groups: default, small (d < 1000), large, all"
+        ("default",),
+        "suite task names or groups: default, small (d < 1000), large, all, outside, heldout",
     )
     methods: tuple[str, ...] = arg(
         DEFAULT_METHODS, "optimizers to compare, or labelled variants '<label>=<method>:<json>'"
@@ -68,6 +70,8 @@ GROUPS = {
     "small": [t for t in DEFAULT_TASKS if not is_large(t)],
     "large": [t for t in DEFAULT_TASKS if is_large(t)],
     "all": list(SUITE),
+    "outside": [t for t, spec in SUITE.items() if spec.kind == "outside"],  # bench/outside.py
+    "heldout": [t for t, spec in SUITE.items() if spec.kind == "heldout"],  # bench/heldout.py
 }
 
 

@@ -155,6 +155,16 @@ def test_compare_script_rejects_bad_input_before_writing_anything(tmp_path, caps
     assert not out.exists()
 
 
+def test_compare_groups_name_the_outside_and_held_out_models():
+    from zg_control.bench import heldout, outside
+
+    compare = load_script("compare")
+    assert sorted(compare.GROUPS["heldout"]) == sorted(heldout.SIZES)
+    assert sorted(compare.GROUPS["outside"]) == sorted(outside.SIZES)
+    assert set(heldout.SIZES) <= set(compare.GROUPS["all"])
+    assert not set(heldout.SIZES) & set(compare.GROUPS["default"])
+
+
 def test_experiment_scripts_document_every_argument(capsys):
     """--help gives every argument of the scripts a text, and defaults as one would type them."""
     shown = {
