@@ -12,7 +12,8 @@ from helpers import iterate, same_run
 
 import zg_control as zg
 from zg_control.optimizers.zerograds import restart
-from zg_control.optimizers.zerograds.near_plateau import RATIO, WARMUP, NearPlateau, pair_slopes
+from zg_control.optimizers.zerograds.near_plateau import RATIO, WARMUP, NearPlateau
+from zg_control.optimizers.zerograds.pairs import pair_slopes
 from zg_control.optimizers.zerograds.step import SigmaScale, StepLength
 from zg_control.optimizers.zerograds.surrogates import SampleBuffer
 

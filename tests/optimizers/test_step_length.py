@@ -8,8 +8,9 @@ import pytest
 from helpers import iterate, same_run
 
 import zg_control as zg
+from zg_control.optimizers.zerograds.pairs import slope_along
 from zg_control.optimizers.zerograds.restart import Restart
-from zg_control.optimizers.zerograds.step import STEP_RANGE, StepLength, slope_along
+from zg_control.optimizers.zerograds.step import STEP_RANGE, StepLength
 
 
 def antithetic(rng: np.random.Generator, n: int, d: int) -> np.ndarray:

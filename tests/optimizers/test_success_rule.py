@@ -10,13 +10,13 @@ from helpers import iterate, same_run
 
 import zg_control as zg
 from zg_control.functions import sphere
+from zg_control.optimizers.zerograds.pairs import success_rate
 from zg_control.optimizers.zerograds.step import (
     MIN_SCALE,
     SUCCESS_GAIN,
     SUCCESS_MAX_DIM,
     SUCCESS_TARGET,
     SigmaScale,
-    success_rate,
 )
 
 

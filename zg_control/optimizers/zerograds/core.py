@@ -38,18 +38,10 @@ from .choice import make_surrogate
 from .config import ZeroGradsConfig, schedule_value
 from .mlp import resolve_device
 from .near_plateau import NearPlateau
+from .pairs import slope_along, success_rate
 from .restart import Restart
 from .ridge import RidgeSurrogate
-from .step import (
-    SUCCESS_MAX_DIM,
-    TRUST_RATIO,
-    Anneal,
-    SigmaScale,
-    StepLength,
-    box_limits,
-    slope_along,
-    success_rate,
-)  # fmt: skip
+from .step import SUCCESS_MAX_DIM, TRUST_RATIO, Anneal, SigmaScale, StepLength, box_limits
 from .threads import torch_threads
 
 RULES = ("sigma_scale", "step_length", "anneal", "near", "restart")  # the step control's state

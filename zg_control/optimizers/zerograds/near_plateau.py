@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .pairs import pair_slopes
 from .step import TRUST_RATIO, SigmaScale, StepLength, box_sigma
 from .surrogates import SampleBuffer
 
@@ -71,16 +72,6 @@ RATIO = 0.25  # squared slope at sigma / at the box's sigma below which sigma ju
 RETIRE = 2.0  # ... at or above which the probe stops for the run (a rough loss)
 ACTIVE_SHARE = 0.5  # probed while sigma < ACTIVE_SHARE * the box's sigma
 STREAM = 0x4E50  # the probe's own random stream, beside the run's seed
-
-
-def pair_slopes(E: np.ndarray, losses: np.ndarray, finite: np.ndarray, sigma: float) -> np.ndarray:
-    """The squared slopes ``((l_k - l_{k+h}) / (2 sigma |E_k|))^2`` of the antithetic pairs with
-    two finite losses. ``E (h, d)``: the first half of the perturbations in sigma units;
-    ``losses (2h,)``, ``finite (2h,)``. Shape ``(pairs kept,)``."""
-    h = len(E)
-    ok = finite[:h] & finite[h : 2 * h]
-    diff = losses[:h][ok] - losses[h : 2 * h][ok]
-    return (diff / (2.0 * sigma * np.linalg.norm(E[ok], axis=1))) ** 2
 
 
 class NearPlateau:

@@ -7,8 +7,8 @@ is zero and theta cannot move. Each such flat batch multiplies the factor by ``e
 so that the samples reach the edge of the plateau, as pycma grows its step size on flat fitness;
 lr grows with it.
 *Success* (up to ``d = SUCCESS_MAX_DIM``): every batch also evaluates theta itself, and the
-fraction ``p`` of the samples that beat it (ties count half; :func:`success_rate`) moves ``log``
-of the factor by ``SUCCESS_GAIN (p - SUCCESS_TARGET)``: Rechenberg's 1/5 success rule
+fraction ``p`` of the samples that beat it (ties count half; :func:`.pairs.success_rate`)
+moves ``log`` of the factor by ``SUCCESS_GAIN (p - SUCCESS_TARGET)``: Rechenberg's 1/5 success rule
 (Rechenberg 1973; Kern et al. 2004, "Learning probability distributions in continuous
 evolutionary algorithms"), read here as a test of the smoothing scale. Where the loss is close
 to linear at the samples' radius, one sample of each antithetic pair wins (``p = 1/2``) and
@@ -60,16 +60,16 @@ near-plateau, once lr has grown to it, or when a restart's trial finds a new bes
 (:mod:`.near_plateau`).
 
 **Step length.** Each batch is drawn around the point the latest step reached, so its antithetic
-pairs measure, for free, the slope of the smoothed loss along that step *at its end*: a pair's
-loss difference ``f(theta + sigma e) - f(theta - sigma e)`` times ``e``'s component along the step
-is an unbiased estimate of ``2 sigma`` times that slope (:func:`slope_along`). Negative: the loss
+pairs measure, for free, the slope of the smoothed loss along that step *at its end*: a pair's loss
+difference ``f(theta + sigma e) - f(theta - sigma e)`` times ``e``'s component along the step is an
+unbiased estimate of ``2 sigma`` times that slope (:func:`.pairs.slope_along`). Negative: the loss
 still falls where the step ended, so the step was too short; positive: it overshot. lr's factor
-moves by ``-STEP_GAIN`` times the standardised slope per batch (a stochastic hypergradient on
-log lr, in the spirit of Baydin et al. 2018, with an estimate whose noise is independent of the
-step it judges), within ``[1 / STEP_RANGE, STEP_RANGE]``. The batch is fresh, so the test is
-exactly calibrated: when the batch says nothing the statistic is symmetric with variance 1 and
-the factor only drifts. Above d = 300 a failed restart trial takes back half of the factor's growth
-above 1 (:mod:`.restart`).
+moves by ``-STEP_GAIN`` times the standardised slope per batch (a stochastic hypergradient on log
+lr, in the spirit of Baydin et al. 2018, with an estimate whose noise is independent of the step it
+judges), within ``[1 / STEP_RANGE, STEP_RANGE]``. The batch is fresh, so the test is exactly
+calibrated: when the batch says nothing the statistic is symmetric with variance 1 and the factor
+only drifts. Above d = 300 a failed restart trial takes back half of the factor's growth above 1
+(:mod:`.restart`).
 
 **A trust region (the ridge plane, up to d = SUCCESS_MAX_DIM).** The plane is fitted on samples
 within about sigma of theta per coordinate and, fitted to ranks, has no curvature that could tell
@@ -168,7 +168,7 @@ class SigmaScale:
         self.log_flat = min(self.log_flat + log_gain, self.log_max)
 
     def success(self, rate: float) -> None:
-        """Move by the batch's success ``rate`` (:func:`success_rate`) against the target."""
+        """Move by the batch's success ``rate`` (:func:`.pairs.success_rate`) against the target."""
         step = SUCCESS_GAIN * (rate - SUCCESS_TARGET)
         self.log_scale = max(self.log_min, min(self.log_scale + step, self.log_max))
 
@@ -225,48 +225,6 @@ class Anneal:
         self.stalled = int(state["stalled"])
 
 
-def success_rate(
-    losses: np.ndarray, finite: np.ndarray, centre: float, paired: bool = True
-) -> float:
-    """The fraction of the finite ``losses (n,)`` below the ``centre``'s loss, ties counted
-    half; NaN when none is finite. ``paired``: ``losses`` are antithetic pairs (row ``k`` and
-    ``k + n/2``); pairs with a non-finite loss are left out, and a pair whose two samples both
-    beat the centre counts as two failures (module docstring)."""
-    win = (losses < centre) + 0.5 * (losses == centre)
-    if not paired:
-        return float(win[finite].mean()) if finite.any() else float("nan")
-    h = len(losses) // 2
-    ok = finite[:h] & finite[h : 2 * h]
-    if not ok.any():
-        return float("nan")
-    a, b = win[:h][ok], win[h : 2 * h][ok]
-    return float(np.where((a == 1.0) & (b == 1.0), 0.0, (a + b) / 2).mean())
-
-
-def slope_along(E: np.ndarray, losses: np.ndarray, finite: np.ndarray, step: np.ndarray) -> float:
-    """The standardised slope of the loss along ``step (d,)`` at the batch's centre.
-
-    ``E (n/2, d)``: the first half of an antithetic batch's perturbations in sigma units (the
-    second half is their negation); ``losses (n,)``, ``finite (n,)`` the whole batch's losses
-    and which were finite (pairs with a non-finite loss are left out). With
-    ``a_k = (losses[k] - losses[k + n/2]) (E[k] . step / |step|)``,
-    returns ``sum a / sqrt(sum a^2)``: sign-symmetric terms when the losses do not depend on
-    the step's direction, so mean 0 and variance 1 then; 0 for a zero step or no pairs."""
-    norm = float(np.linalg.norm(step))
-    h = len(losses) // 2
-    if norm == 0.0 or h == 0:
-        return 0.0
-    ok = finite[:h] & finite[h : 2 * h]
-    pairs = np.stack([losses[:h][ok], losses[h : 2 * h][ok]])
-    top = float(np.abs(pairs).max(initial=0.0))
-    if top == 0.0:
-        return 0.0
-    pairs = pairs / top  # the statistic is scale-free; this keeps losses near 1e308 finite
-    a = (pairs[0] - pairs[1]) * (E[ok] @ (step / norm))
-    s2 = float(a @ a)
-    return float(a.sum()) / math.sqrt(s2) if s2 > 0 else 0.0
-
-
 class StepLength:
     """lr's factor, moved by the slope along the latest step (module docstring)."""
 
@@ -279,7 +237,7 @@ class StepLength:
         return math.exp(self.log_factor)
 
     def update(self, slope: float) -> None:
-        """One batch's move for the standardised ``slope`` (:func:`slope_along`)."""
+        """One batch's move for the standardised ``slope`` (:func:`.pairs.slope_along`)."""
         slope = max(-SLOPE_CLIP, min(SLOPE_CLIP, slope))
         self.log_factor = max(-self.log_max, min(self.log_max, self.log_factor - STEP_GAIN * slope))
 
