@@ -10,7 +10,7 @@ import types
 import numpy as np
 import pytest
 
-from zg_control.bench import outside
+from zg_control.bench import heldout, outside
 from zg_control.bench.suite import OPT_IN, get_task
 
 HAVE_DMC = importlib.util.find_spec("dm_control") is not None
@@ -39,14 +39,20 @@ def test_acrobot_loss_is_0_upright_and_1_hanging():
     np.testing.assert_allclose(loss, [0.0, 1.0, 0.0], atol=1e-12)
 
 
+TABLES = {"outside": outside, "heldout": heldout}
+
+
 @pytest.mark.skipif(not HAVE_DMC, reason="dm-control (the model files) is not installed")
-@pytest.mark.parametrize("name", sorted(outside.SIZES))
-def test_each_outside_task_builds_with_its_stated_size_and_a_finite_loss(name):
+@pytest.mark.parametrize(
+    ("kind", "name"), [(k, n) for k, table in TABLES.items() for n in sorted(table.SIZES)]
+)
+def test_each_dm_control_task_builds_with_its_stated_size_and_a_finite_loss(kind, name):
+    """The outside and the held-out tasks (bench/outside.py, bench/heldout.py)."""
     spec = get_task(name)
-    assert spec.kind == "outside" and name in OPT_IN
+    assert spec.kind == kind and name in OPT_IN
     problem = spec.build()
     try:
-        assert problem.dim == spec.dim == outside.SIZES[name][1]
+        assert problem.dim == spec.dim == TABLES[kind].SIZES[name][1]
         X = np.stack([problem.x0, problem.x0])
         loss = problem.fn(X)
         assert loss.shape == (2,) and np.isfinite(loss).all() and loss[0] == loss[1]

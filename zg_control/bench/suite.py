@@ -120,12 +120,9 @@ SUITE: dict[str, TaskSpec] = {
                                4000, "analytic", 1000),
     **{name: TaskSpec(name, partial(_mujoco, *rest), budget, kind, dim, ms_per_episode=ms)
        for name, (kind, budget, dim, ms, *rest) in _MUJOCO_TASKS.items()},
-    **{name: TaskSpec(name, partial(outside.build, name), budget, "outside", dim,
-                      ms_per_episode=ms)
-       for name, (budget, dim, ms) in outside.SIZES.items()},
-    **{name: TaskSpec(name, partial(heldout.build, name), budget, "heldout", dim,
-                      ms_per_episode=ms)
-       for name, (budget, dim, ms) in heldout.SIZES.items()},
+    **{name: TaskSpec(name, partial(table.build, name), budget, kind, dim, ms_per_episode=ms)
+       for kind, table in (("outside", outside), ("heldout", heldout))
+       for name, (budget, dim, ms) in table.SIZES.items()},
 }  # fmt: skip
 # The default comparison (the per-step animation tasks, ant-seq-6k and the d = 12 000 tasks, with
 # twice Gymnasium's 1000-step episode, are opt-in: cost).
